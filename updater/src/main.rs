@@ -1,0 +1,5 @@
+//! tailor-updater: not built yet (see README status table).
+
+fn main() -> anyhow::Result<()> {
+    anyhow::bail!("tailor-updater is not implemented yet; see the README status table")
+}

@@ -63,7 +63,8 @@ fn canonical_forms_match_the_api_server() {
 #[test]
 fn junk_is_a_typed_error() {
     use QuantityError::*;
-    let cases: [(&str, fn(&QuantityError) -> bool); 10] = [
+    type IsExpected = fn(&QuantityError) -> bool;
+    let cases: [(&str, IsExpected); 10] = [
         ("", |e| matches!(e, Empty)),
         ("abc", |e| matches!(e, FormatWrong(_))),
         ("1Gb", |e| matches!(e, FormatWrong(_))),

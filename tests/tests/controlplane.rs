@@ -1,0 +1,276 @@
+//! End-to-end checks of the test bed itself against the real control plane.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, Role, RoleBinding, RoleRef, Subject};
+use kube::api::{Api, ListParams, ObjectMeta, PostParams};
+use tailor_tests::ControlPlane;
+
+fn meta(name: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_string()),
+        ..ObjectMeta::default()
+    }
+}
+
+/// Retries `check` until it returns `Ok(true)`; RBAC and controllers act asynchronously.
+async fn eventually<F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<bool>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        let last = check().await;
+        if matches!(last, Ok(true)) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("timed out waiting for {what}; last result: {last:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn is_forbidden<T: std::fmt::Debug>(result: &Result<T, kube::Error>) -> bool {
+    matches!(result, Err(kube::Error::Api(status)) if status.code == 403)
+}
+
+fn deployment(name: &str, replicas: i32) -> Result<Deployment> {
+    let value = serde_json::json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": { "name": name },
+        "spec": {
+            "replicas": replicas,
+            "selector": { "matchLabels": { "app": name } },
+            "template": {
+                "metadata": { "labels": { "app": name } },
+                "spec": { "containers": [{
+                    "name": "app",
+                    "image": "registry.invalid/app:1",
+                    "resources": { "requests": { "cpu": "100m", "memory": "64Mi" } }
+                }] }
+            }
+        }
+    });
+    serde_json::from_value(value).context("building the Deployment")
+}
+
+#[tokio::test]
+async fn admin_creates_a_namespace_and_a_deployment_whose_pods_the_controllers_create() -> Result<()>
+{
+    let cp = ControlPlane::start().await?;
+    eprintln!(
+        "control plane ready in {:.1} s",
+        cp.startup_duration().as_secs_f64()
+    );
+    let admin = cp.admin_client().await?;
+
+    let version = admin.apiserver_version().await?;
+    assert_eq!(version.major, "1");
+    assert!(version.minor.parse::<u32>()? >= 35, "{version:?}");
+
+    let namespaces = Api::<Namespace>::all(admin.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &Namespace {
+                metadata: meta("e2e"),
+                ..Namespace::default()
+            },
+        )
+        .await?;
+    let deployments = Api::<Deployment>::namespaced(admin.clone(), "e2e");
+    deployments
+        .create(&PostParams::default(), &deployment("web", 2)?)
+        .await?;
+
+    // The deployment controller creates a ReplicaSet, the replicaset controller its pods; with no
+    // nodes they stay Pending.
+    let replicasets = Api::<ReplicaSet>::namespaced(admin.clone(), "e2e");
+    let pods = Api::<Pod>::namespaced(admin.clone(), "e2e");
+    eventually("the ReplicaSet and 2 pods", Duration::from_secs(60), || {
+        let (replicasets, pods) = (replicasets.clone(), pods.clone());
+        async move {
+            let sets = replicasets.list(&ListParams::default()).await?;
+            let pods = pods.list(&ListParams::default().labels("app=web")).await?;
+            Ok(sets.items.len() == 1 && pods.items.len() == 2)
+        }
+    })
+    .await?;
+    for pod in pods.list(&ListParams::default()).await? {
+        let spec = pod.spec.context("pod without spec")?;
+        // ServiceAccount admission ran: the pod got the default account.
+        assert_eq!(spec.service_account_name.as_deref(), Some("default"));
+        assert_eq!(pod.status.and_then(|s| s.phase).as_deref(), Some("Pending"));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn service_account_is_forbidden_until_a_role_binding_allows_it() -> Result<()> {
+    let cp = ControlPlane::start().await?;
+    let admin = cp.admin_client().await?;
+    let reader = cp.service_account_client("rbac", "reader").await?;
+
+    let pods = Api::<Pod>::namespaced(reader.clone(), "rbac");
+    assert!(
+        is_forbidden(&pods.list(&ListParams::default()).await),
+        "no RBAC yet, list must be forbidden"
+    );
+
+    let role: Role = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "pod-reader" },
+        "rules": [{ "apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"] }]
+    }))?;
+    Api::<Role>::namespaced(admin.clone(), "rbac")
+        .create(&PostParams::default(), &role)
+        .await?;
+    let binding = RoleBinding {
+        metadata: meta("reader-reads-pods"),
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "Role".into(),
+            name: "pod-reader".into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: "reader".into(),
+            namespace: Some("rbac".into()),
+            ..Subject::default()
+        }]),
+    };
+    Api::<RoleBinding>::namespaced(admin.clone(), "rbac")
+        .create(&PostParams::default(), &binding)
+        .await?;
+
+    eventually(
+        "the RoleBinding to take effect",
+        Duration::from_secs(20),
+        || {
+            let pods = pods.clone();
+            async move { Ok(pods.list(&ListParams::default()).await.is_ok()) }
+        },
+    )
+    .await?;
+    // Still least privilege: no writes, nothing outside the namespace.
+    let pod: Pod = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "p" },
+        "spec": { "containers": [{ "name": "c", "image": "registry.invalid/c:1" }] }
+    }))?;
+    assert!(is_forbidden(
+        &pods.create(&PostParams::default(), &pod).await
+    ));
+    let elsewhere = Api::<Pod>::namespaced(reader, "default");
+    assert!(is_forbidden(&elsewhere.list(&ListParams::default()).await));
+    Ok(())
+}
+
+#[tokio::test]
+async fn token_review_validates_minted_tokens_for_an_auth_delegator() -> Result<()> {
+    let cp = ControlPlane::start().await?;
+    let admin = cp.admin_client().await?;
+    let token = cp.service_account_token("tokens", "agent").await?;
+
+    let review = |token: &str| TokenReview {
+        spec: TokenReviewSpec {
+            token: Some(token.to_string()),
+            ..TokenReviewSpec::default()
+        },
+        ..TokenReview::default()
+    };
+    let reviews = Api::<TokenReview>::all(admin.clone());
+    let accepted = reviews
+        .create(&PostParams::default(), &review(&token))
+        .await?;
+    let status = accepted.status.context("TokenReview without status")?;
+    assert_eq!(status.authenticated, Some(true), "{status:?}");
+    let user = status.user.context("no user info")?;
+    assert_eq!(
+        user.username.as_deref(),
+        Some("system:serviceaccount:tokens:agent")
+    );
+    assert!(
+        user.groups
+            .unwrap_or_default()
+            .iter()
+            .any(|g| g == "system:serviceaccounts:tokens"),
+        "service-account groups missing"
+    );
+
+    let rejected = reviews
+        .create(&PostParams::default(), &review("not-a-token"))
+        .await?;
+    assert_ne!(rejected.status.and_then(|s| s.authenticated), Some(true));
+
+    // A component that verifies peers' tokens needs `system:auth-delegator`, like Tailor's recommender.
+    let verifier = Api::<TokenReview>::all(cp.service_account_client("tokens", "verifier").await?);
+    assert!(is_forbidden(
+        &verifier
+            .create(&PostParams::default(), &review(&token))
+            .await
+    ));
+    let binding = ClusterRoleBinding {
+        metadata: meta("verifier-auth-delegator"),
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "ClusterRole".into(),
+            name: "system:auth-delegator".into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: "verifier".into(),
+            namespace: Some("tokens".into()),
+            ..Subject::default()
+        }]),
+    };
+    Api::<ClusterRoleBinding>::all(admin)
+        .create(&PostParams::default(), &binding)
+        .await?;
+    eventually(
+        "the verifier to be allowed TokenReviews",
+        Duration::from_secs(20),
+        || {
+            let (verifier, body) = (verifier.clone(), review(&token));
+            async move {
+                let answer = verifier.create(&PostParams::default(), &body).await?;
+                Ok(answer.status.and_then(|s| s.authenticated) == Some(true))
+            }
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+#[test]
+fn a_panicking_test_leaves_no_process_or_directory_behind() -> Result<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let outcome = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(async move {
+            let cp = ControlPlane::start().await.expect("control plane starts");
+            tx.send((cp.api_url().to_string(), cp.dir().to_path_buf()))
+                .expect("send");
+            panic!("deliberate panic while the control plane runs");
+        })
+    })
+    .join();
+    assert!(outcome.is_err(), "the thread should have panicked");
+    let (url, dir) = rx.recv().context("the control plane never started")?;
+    let port: u16 = url
+        .rsplit(':')
+        .next()
+        .context("url without port")?
+        .parse()?;
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "API server still listening on {port}"
+    );
+    assert!(!dir.exists(), "{} was not removed", dir.display());
+    Ok(())
+}

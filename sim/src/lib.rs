@@ -8,7 +8,11 @@
 
 pub mod cgroup;
 pub mod naming;
+pub mod node;
+pub mod pod;
 pub mod quantity;
 pub mod resize;
+pub mod status;
 pub mod trace;
+pub mod truth;
 pub mod workload;

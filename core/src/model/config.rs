@@ -1,0 +1,58 @@
+use std::time::Duration;
+
+use crate::histogram::HistogramOptions;
+use crate::quantity::Bytes;
+
+/// How samples become history. Defaults are upstream VPA's, so the same samples give the same histograms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AggregateConfig {
+    pub cpu_histogram: HistogramOptions,
+    pub memory_histogram: HistogramOptions,
+    pub cpu_half_life: Duration,
+    pub memory_half_life: Duration,
+    /// Each container contributes one memory peak per interval (`--memory-aggregation-interval`).
+    pub memory_aggregation_interval: Duration,
+    /// Intervals of history kept before an idle aggregate expires.
+    pub memory_aggregation_interval_count: u32,
+    /// Weight of one CPU sample (upstream's `minSampleWeight`; constant since VPA 1.4).
+    pub cpu_sample_weight: f64,
+    /// OOM bump: the memory that was in use grows by this ratio...
+    pub oom_bump_up_ratio: f64,
+    /// ...or by at least this much.
+    pub oom_min_bump_up: Bytes,
+    /// Tailor: the OOM bump also holds as a floor under the memory recommendation for this long (zero turns the
+    /// floor off and leaves only upstream's single histogram sample).
+    pub oom_floor_hold: Duration,
+}
+
+impl Default for AggregateConfig {
+    fn default() -> Self {
+        Self {
+            cpu_histogram: HistogramOptions::cpu_default(),
+            memory_histogram: HistogramOptions::memory_default(),
+            cpu_half_life: Duration::from_secs(24 * 3600),
+            memory_half_life: Duration::from_secs(24 * 3600),
+            memory_aggregation_interval: Duration::from_secs(24 * 3600),
+            memory_aggregation_interval_count: 8,
+            cpu_sample_weight: 0.1,
+            oom_bump_up_ratio: 1.2,
+            oom_min_bump_up: Bytes(100 * 1024 * 1024),
+            oom_floor_hold: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+impl AggregateConfig {
+    /// Exactly upstream VPA: no OOM floor.
+    pub fn upstream() -> Self {
+        Self {
+            oom_floor_hold: Duration::ZERO,
+            ..Self::default()
+        }
+    }
+
+    /// How long history is kept without new samples.
+    pub fn history_window(&self) -> Duration {
+        self.memory_aggregation_interval * self.memory_aggregation_interval_count
+    }
+}

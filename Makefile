@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: test lint fmt-check clippy unit bench demo
+.PHONY: test lint fmt-check clippy unit bench demo fuzz
+FUZZ_SECONDS ?= 60
 
 test: fmt-check clippy unit
 
@@ -18,6 +19,24 @@ unit:
 bench:
 	$(CARGO) bench -p tailor-core --bench histogram
 
+# Coverage-guided fuzzing of the parsers of outside input (needs the nightly toolchain; installs cargo-fuzz).
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd core/fuzz && for t in quantity checkpoint; do \
+		cargo +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; done
+
 demo:
 	@echo "make demo is not available yet: it needs the test bed (issue 4) and all three components." >&2
 	@exit 2
+
+# Test bed (issue 4): etcd, kube-apiserver, kube-controller-manager and kube-scheduler built from the Go modules
+# pinned in tests/controlplane/go.mod into .build/controlplane/bin (reused until the pins change; needs Go >= 1.26).
+# The end-to-end tests in `unit` start them, so they are built first. `make e2e` runs only those tests.
+.PHONY: controlplane e2e
+controlplane:
+	tests/controlplane/build.sh
+
+unit: controlplane
+
+e2e: controlplane
+	$(CARGO) test -p tailor-tests --locked

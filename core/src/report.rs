@@ -70,8 +70,8 @@ pub struct NodeReport {
     pub created_ms: i64,
     /// Periodic batch or urgent event.
     pub kind: ReportKind,
-    /// Per-container summaries. Urgent reports carry the summaries of the containers named in `events`
-    /// (covering the time since the last periodic report), periodic reports carry every tracked container.
+    /// Per-container summaries of every tracked container (periodic reports). Urgent reports carry only
+    /// `events`; the figures of the interval they fall in follow in the next periodic report.
     #[serde(default)]
     pub containers: Vec<ContainerReport>,
     /// Events that made the agent send at once. Empty in a periodic report unless events happened in its window.

@@ -1,0 +1,13 @@
+//! tailor-node-agent: samples every container's cgroup v2 files on its node, exports them as Prometheus
+//! metrics and reports per-container summaries to the recommender.
+//!
+//! Layout: [`cgroup`] reads and parses files; [`discovery`] maps container IDs to cgroup directories;
+//! [`pods`] keeps the index of this node's pods (fed by a kube watch); [`sampler`] turns samples into deltas and
+//! summaries; [`reporter`] delivers reports; [`metrics`] and [`admin`] serve `/metrics`, `/live`, `/ready`;
+//! [`agent`] wires them together for `main.rs`.
+
+pub mod cgroup;
+pub mod discovery;
+pub mod fixture;
+pub mod pods;
+pub mod sampler;

@@ -7,6 +7,8 @@
 //! time as a parameter and are tested without a cluster.
 
 pub mod cgroup;
+pub mod cli;
+pub mod kubelet;
 pub mod naming;
 pub mod node;
 pub mod pod;

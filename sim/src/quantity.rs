@@ -130,7 +130,7 @@ pub fn parse_bytes(s: &str) -> Result<u64, QuantityError> {
 
 /// Canonical CPU string: whole cores when exact ("2"), otherwise millicores ("250m").
 pub fn format_cpu_millis(m: u64) -> String {
-    if m % 1000 == 0 {
+    if m.is_multiple_of(1000) {
         format!("{}", m / 1000)
     } else {
         format!("{m}m")
@@ -144,7 +144,7 @@ pub fn format_bytes(b: u64) -> String {
         return "0".to_string();
     }
     for (suffix, shift) in SUFFIXES {
-        if b % (1u64 << shift) == 0 {
+        if b.is_multiple_of(1u64 << shift) {
             return format!("{}{suffix}", b >> shift);
         }
     }

@@ -1,0 +1,133 @@
+//! What the updater remembers about a pod between passes (keyed by pod UID, in memory). Anything that must
+//! survive an updater restart lives on the pod instead (the boost record annotation, the resize conditions).
+
+use super::config::PlannerConfig;
+use super::decision::{ContainerChange, Decision, FailureReason, Trigger};
+use super::input::PodView;
+use super::units::{Timestamp, at, ms};
+
+/// What kind of change a recorded resize was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResizeKind {
+    Resize,
+    Revert,
+    Boost,
+    Unboost,
+}
+
+/// The last resize Tailor sent for a pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResizeRecord {
+    pub at: Timestamp,
+    /// `metadata.generation` from the patch response; done once `observedGeneration` reaches it.
+    pub generation: Option<i64>,
+    pub kind: ResizeKind,
+    pub changes: Vec<ContainerChange>,
+}
+
+/// Per-pod memory of the updater.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PodMemory {
+    pub last_resize: Option<ResizeRecord>,
+    /// The last attempt that went Infeasible: not retried until the recommendation drops below it.
+    pub infeasible: Option<Vec<ContainerChange>>,
+    pub backoff_until: Option<Timestamp>,
+    /// `finishedAt` of the latest OOM kill a resize already answered.
+    pub oom_handled_at: Option<Timestamp>,
+}
+
+impl PodMemory {
+    /// Records a decision the actuator has carried out; `generation` is from the patch response.
+    pub fn record_applied(
+        &mut self,
+        decision: &Decision,
+        pod: &PodView,
+        generation: Option<i64>,
+        cfg: &PlannerConfig,
+        now: Timestamp,
+    ) {
+        let (kind, plan) = match decision {
+            Decision::Resize { plan, .. } | Decision::Split { now: plan, .. } => {
+                (ResizeKind::Resize, plan)
+            }
+            Decision::Revert { plan, .. } => (ResizeKind::Revert, plan),
+            Decision::Boost { plan, .. } => (ResizeKind::Boost, plan),
+            Decision::Unboost { plan, .. } => (ResizeKind::Unboost, plan),
+            Decision::Skip(_) | Decision::Wait { .. } | Decision::Evict(_) => return,
+        };
+        match decision {
+            Decision::Resize { trigger, .. } | Decision::Split { trigger, .. } => {
+                self.infeasible = None;
+                if *trigger == Trigger::OomKill {
+                    self.note_oom_handled(pod);
+                }
+            }
+            Decision::Revert {
+                reason,
+                infeasible_attempt,
+                ..
+            } => {
+                if let Some(attempt) = infeasible_attempt {
+                    self.infeasible = Some(attempt.clone());
+                }
+                if matches!(
+                    reason,
+                    FailureReason::ActuationError | FailureReason::MemoryInUse
+                ) {
+                    self.backoff_until = Some(at(ms(now).saturating_add(cfg.error_backoff_ms)));
+                }
+            }
+            _ => {}
+        }
+        if plan.containers.is_empty() {
+            return;
+        }
+        self.last_resize = Some(ResizeRecord {
+            at: now,
+            generation,
+            kind,
+            changes: plan.containers.clone(),
+        });
+    }
+
+    fn note_oom_handled(&mut self, pod: &PodView) {
+        let latest = pod
+            .containers
+            .iter()
+            .filter_map(|c| c.last_termination.and_then(|t| t.finished_at))
+            .map(ms)
+            .max();
+        if let Some(l) = latest {
+            self.oom_handled_at = Some(at(l.max(self.oom_handled_at.map_or(i64::MIN, ms))));
+        }
+    }
+}
+
+/// Whether every resource the last Infeasible attempt raised is still wanted at least as high (so retrying
+/// would be Infeasible again).
+pub(crate) fn still_infeasible(attempt: &[ContainerChange], planned: &[ContainerChange]) -> bool {
+    use super::types::Resource;
+    let mut any_raised = false;
+    for old in attempt {
+        for r in Resource::ALL {
+            let (Some(before), Some(tried)) =
+                (old.before.requests.get(r), old.after.requests.get(r))
+            else {
+                continue;
+            };
+            if tried <= before {
+                continue;
+            }
+            any_raised = true;
+            let now_wanted = planned
+                .iter()
+                .find(|p| p.name == old.name)
+                .and_then(|p| p.after.requests.get(r))
+                .unwrap_or(before);
+            if now_wanted < tried {
+                return false;
+            }
+        }
+    }
+    any_raised
+}

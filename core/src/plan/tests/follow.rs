@@ -1,0 +1,355 @@
+//! Follow-through on resizes already sent.
+
+use super::fixtures::*;
+use crate::plan::units::at;
+use crate::plan::*;
+
+/// A pod whose spec was resized by us to cpu 2000m/4000m (generation 2) while 1000m/2000m still runs.
+fn pending_pod() -> (PodView, PodMemory) {
+    let mut p = pod(vec![burstable()]);
+    let before = p.containers[0].spec;
+    let mut after = before;
+    after.requests.set(Resource::Cpu, Some(2000));
+    after.limits.set(Resource::Cpu, Some(4000));
+    p.containers[0].spec = after;
+    p.generation = 2;
+    p.observed_generation = Some(2);
+    let memory = PodMemory {
+        last_resize: Some(ResizeRecord {
+            at: at(NOW - 60_000),
+            generation: Some(2),
+            kind: ResizeKind::Resize,
+            changes: vec![ContainerChange {
+                name: "app".to_owned(),
+                before,
+                after,
+            }],
+        }),
+        ..PodMemory::default()
+    };
+    (p, memory)
+}
+
+fn pending(reason: PendingReason, since: i64) -> Option<ResizePending> {
+    Some(ResizePending {
+        reason,
+        message: "Node didn't have enough capacity".to_owned(),
+        since: at(since),
+    })
+}
+
+const RECS: fn() -> [ContainerRecommendation; 1] = || [rec("app", 2000, 512)];
+
+#[test]
+fn waits_for_the_kubelet_to_observe_the_generation() {
+    let (mut p, memory) = pending_pod();
+    p.observed_generation = Some(1);
+    let d = World::new().plan_at(&p, &RECS(), &policy(UpdateMode::InPlace), &memory, NOW);
+    assert!(
+        matches!(
+            d,
+            Decision::Wait {
+                reason: WaitReason::AwaitingKubelet,
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn done_when_observed_without_conditions_and_actual_matches() {
+    let (mut p, memory) = pending_pod();
+    p.containers[0].actual = Some(p.containers[0].spec);
+    let d = World::new().plan_at(&p, &RECS(), &policy(UpdateMode::InPlace), &memory, NOW);
+    assert_eq!(d, Decision::Skip(SkipReason::InSync));
+    // Actual still the old values: keep waiting.
+    let (p, memory) = pending_pod();
+    let d = World::new().plan_at(&p, &RECS(), &policy(UpdateMode::InPlace), &memory, NOW);
+    assert!(
+        matches!(
+            d,
+            Decision::Wait {
+                reason: WaitReason::ResizeInProgress,
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn deferred_waits_a_bounded_time() {
+    let (mut p, memory) = pending_pod();
+    p.pending = pending(PendingReason::Deferred, NOW - 60_000);
+    let d = World::new().plan_at(&p, &RECS(), &policy(UpdateMode::InPlace), &memory, NOW);
+    assert_eq!(
+        d,
+        Decision::Wait {
+            until: at(NOW + 4 * 60_000),
+            reason: WaitReason::ResizeDeferred
+        }
+    );
+}
+
+#[test]
+fn deferred_timeout_shrinks_to_what_fits_or_reverts_in_place() {
+    let (mut p, memory) = pending_pod();
+    p.pending = pending(PendingReason::Deferred, NOW - 6 * 60_000);
+    // The node holds the pending 2000m (committed 4000 of 4000 with our reservation), real room for +500m.
+    let mut w = World::new().with_node(node(4000, 8192, 4500, 1024));
+    let d = w.plan_at(&p, &RECS(), &policy(UpdateMode::InPlace), &memory, NOW);
+    let Decision::Resize {
+        plan,
+        trigger: Trigger::DeferredShrink,
+    } = &d
+    else {
+        panic!("{d:?}")
+    };
+    assert_eq!(cpu_req(&plan.containers[0].after), Some(1500));
+    // No room at all: revert to what runs.
+    let mut w = World::new().with_node(node(4000, 8192, 5000, 1024));
+    let d = w.plan_at(&p, &RECS(), &policy(UpdateMode::InPlace), &memory, NOW);
+    let Decision::Revert {
+        plan,
+        reason: FailureReason::DeferredTimeout,
+        infeasible_attempt: None,
+    } = &d
+    else {
+        panic!("{d:?}")
+    };
+    assert_eq!(
+        (
+            cpu_req(&plan.containers[0].after),
+            cpu_lim(&plan.containers[0].after)
+        ),
+        (Some(1000), Some(2000))
+    );
+}
+
+#[test]
+fn deferred_timeout_evicts_in_in_place_or_recreate() {
+    let (mut p, memory) = pending_pod();
+    p.pending = pending(PendingReason::Deferred, NOW - 6 * 60_000);
+    let d = World::new().plan_at(
+        &p,
+        &RECS(),
+        &policy(UpdateMode::InPlaceOrRecreate),
+        &memory,
+        NOW,
+    );
+    assert_eq!(
+        d,
+        Decision::Evict(EvictReason::Failed(FailureReason::DeferredTimeout))
+    );
+}
+
+#[test]
+fn infeasible_reverts_and_is_not_retried_until_the_recommendation_drops() {
+    let (mut p, mut memory) = pending_pod();
+    p.pending = pending(PendingReason::Infeasible, NOW - 1000);
+    let cfg = PlannerConfig::default();
+    let mut w = World::new();
+    let d = w.plan_at(&p, &RECS(), &policy(UpdateMode::InPlace), &memory, NOW);
+    let Decision::Revert {
+        reason: FailureReason::Infeasible,
+        infeasible_attempt: Some(_),
+        ..
+    } = &d
+    else {
+        panic!("{d:?}")
+    };
+    memory.record_applied(&d, &p, Some(3), &cfg, at(NOW));
+    // After the revert: spec back to 1000m, kubelet done.
+    let mut reverted = pod(vec![burstable()]);
+    reverted.generation = 3;
+    reverted.observed_generation = Some(3);
+    let later = NOW + 2 * 3_600_000;
+    let d = w.plan_at(
+        &reverted,
+        &RECS(),
+        &policy(UpdateMode::InPlace),
+        &memory,
+        later,
+    );
+    assert_eq!(d, Decision::Skip(SkipReason::InfeasibleCached));
+    let d = w.plan_at(
+        &reverted,
+        &[rec("app", 1800, 512)],
+        &policy(UpdateMode::InPlace),
+        &memory,
+        later,
+    );
+    assert!(matches!(d, Decision::Resize { .. }), "{d:?}");
+}
+
+#[test]
+fn infeasible_evicts_in_in_place_or_recreate_when_the_budget_allows() {
+    let (mut p, memory) = pending_pod();
+    p.pending = pending(PendingReason::Infeasible, NOW - 1000);
+    let mut w = World::new();
+    let d = w.plan_at(
+        &p,
+        &RECS(),
+        &policy(UpdateMode::InPlaceOrRecreate),
+        &memory,
+        NOW,
+    );
+    assert_eq!(
+        d,
+        Decision::Evict(EvictReason::Failed(FailureReason::Infeasible))
+    );
+    w.budgets
+        .get_mut("ns/Deployment/w")
+        .expect("budget")
+        .restarting = 1;
+    let d = w.plan_at(
+        &p,
+        &RECS(),
+        &policy(UpdateMode::InPlaceOrRecreate),
+        &memory,
+        NOW,
+    );
+    assert!(
+        matches!(
+            d,
+            Decision::Revert {
+                reason: FailureReason::Infeasible,
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn in_progress_error_backs_off_then_reverts() {
+    let (mut p, memory) = pending_pod();
+    p.in_progress = Some(ResizeInProgress {
+        error: true,
+        message: "runtime error".to_owned(),
+        since: at(NOW - 1000),
+    });
+    let d = World::new().plan_at(&p, &RECS(), &policy(UpdateMode::InPlace), &memory, NOW);
+    assert!(
+        matches!(
+            d,
+            Decision::Wait {
+                reason: WaitReason::BackingOff,
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+    let d = World::new().plan_at(
+        &p,
+        &RECS(),
+        &policy(UpdateMode::InPlace),
+        &memory,
+        NOW + 10 * 60_000,
+    );
+    assert!(
+        matches!(
+            d,
+            Decision::Revert {
+                reason: FailureReason::ActuationError,
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn memory_in_use_error_reverts_and_backs_off() {
+    let (mut p, memory) = pending_pod();
+    p.in_progress = Some(ResizeInProgress {
+        error: true,
+        message: "attempting to set pod memory limit (100Mi) below current usage (200Mi)"
+            .to_owned(),
+        since: at(NOW - 1000),
+    });
+    let cfg = PlannerConfig::default();
+    let d = World::new().plan_at(&p, &RECS(), &policy(UpdateMode::InPlace), &memory, NOW);
+    assert!(
+        matches!(
+            d,
+            Decision::Revert {
+                reason: FailureReason::MemoryInUse,
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+    let mut memory = memory;
+    memory.record_applied(&d, &p, Some(3), &cfg, at(NOW));
+    assert_eq!(memory.backoff_until, Some(at(NOW + cfg.error_backoff_ms)));
+}
+
+#[test]
+fn in_progress_is_bounded() {
+    let (mut p, memory) = pending_pod();
+    p.in_progress = Some(ResizeInProgress {
+        error: false,
+        message: String::new(),
+        since: at(NOW - 1000),
+    });
+    let d = World::new().plan_at(&p, &RECS(), &policy(UpdateMode::InPlace), &memory, NOW);
+    assert!(
+        matches!(
+            d,
+            Decision::Wait {
+                reason: WaitReason::ResizeInProgress,
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+    let d = World::new().plan_at(
+        &p,
+        &RECS(),
+        &policy(UpdateMode::InPlaceOrRecreate),
+        &memory,
+        NOW + 2 * 3_600_000,
+    );
+    assert_eq!(
+        d,
+        Decision::Evict(EvictReason::Failed(FailureReason::InProgressTimeout))
+    );
+}
+
+#[test]
+fn a_resize_someone_else_made_is_never_touched() {
+    let (mut p, _) = pending_pod();
+    p.pending = pending(PendingReason::Infeasible, NOW - 1000);
+    let d = World::new().plan_at(
+        &p,
+        &RECS(),
+        &policy(UpdateMode::InPlace),
+        &PodMemory::default(),
+        NOW,
+    );
+    assert_eq!(d, Decision::Skip(SkipReason::ForeignResizePending));
+}
+
+#[test]
+fn backoff_is_honoured() {
+    let memory = PodMemory {
+        backoff_until: Some(at(NOW + 1000)),
+        ..PodMemory::default()
+    };
+    let d = World::new().plan_at(
+        &pod(vec![burstable()]),
+        &[rec("app", 500, 512)],
+        &policy(UpdateMode::InPlace),
+        &memory,
+        NOW,
+    );
+    assert_eq!(
+        d,
+        Decision::Wait {
+            until: at(NOW + 1000),
+            reason: WaitReason::BackingOff
+        }
+    );
+}

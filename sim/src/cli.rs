@@ -105,6 +105,15 @@ fn arg_err(flag: &'static str, e: impl std::fmt::Display) -> ArgError {
 }
 
 impl Args {
+    /// Parses options from an argument list (the first item is the program name).
+    pub fn parse_from_iter<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        <Self as clap::Parser>::try_parse_from(args)
+    }
+
     /// Validates the options and builds the simulation configuration.
     pub fn to_config(&self) -> Result<SimConfig, ArgError> {
         let cpu = parse_cpu_millis(&self.cpu).map_err(|e| arg_err("cpu", e))?;

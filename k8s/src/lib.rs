@@ -6,6 +6,7 @@ pub mod admin;
 pub mod crd;
 pub mod leader;
 pub mod owner;
+pub mod quantity;
 pub mod retry;
 pub mod shutdown;
 pub mod telemetry;

@@ -18,6 +18,17 @@ pub struct WorkloadRef {
     pub name: String,
 }
 
+impl WorkloadRef {
+    /// The core model's key for this workload.
+    pub fn key(&self) -> tailor_core::model::WorkloadKey {
+        tailor_core::model::WorkloadKey::new(
+            self.namespace.clone(),
+            tailor_core::model::WorkloadKind::from(self.kind.as_str()),
+            self.name.clone(),
+        )
+    }
+}
+
 /// Kinds whose controller, if any, is the real workload.
 const INTERMEDIATE_KINDS: &[&str] = &["ReplicaSet", "Job"];
 

@@ -1,6 +1,7 @@
 //! Starting and stopping one control plane.
 
 use std::net::TcpListener;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -119,7 +120,11 @@ impl ControlPlane {
             .map_err(Error::io("creating the control plane's temp dir"))?;
         let root = dir.path().to_path_buf();
         for sub in ["pki", "logs", "etcd", "kubeconfig"] {
-            std::fs::create_dir(root.join(sub)).map_err(Error::io(format!("creating {sub}/")))?;
+            // 0700 like kubeadm's dirs (etcd warns about anything wider).
+            std::fs::DirBuilder::new()
+                .mode(0o700)
+                .create(root.join(sub))
+                .map_err(Error::io(format!("creating {sub}/")))?;
         }
         let pki = Pki::create(&root.join("pki"))?;
         let serving = pki.serving(

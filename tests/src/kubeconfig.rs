@@ -45,8 +45,17 @@ pub(crate) fn write(
     Ok(path.to_path_buf())
 }
 
+/// Selects rustls' ring provider for the process unless one is already installed: with several
+/// crates in the workspace both ring and aws-lc-rs may be compiled in, and rustls then refuses to
+/// guess.
+pub fn install_crypto_provider() {
+    // An error only means another provider was installed first, which is just as good.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// A [`kube::Client`] from a kubeconfig file (its current context).
 pub async fn client_from_kubeconfig(path: &Path) -> Result<kube::Client, Error> {
+    install_crypto_provider();
     let kubeconfig = Kubeconfig::read_from(path).map_err(|source| Error::Kubeconfig {
         path: path.to_path_buf(),
         source,

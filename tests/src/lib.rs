@@ -32,4 +32,4 @@ pub use controlplane::{
     default_bin_dir,
 };
 pub use error::Error;
-pub use kubeconfig::client_from_kubeconfig;
+pub use kubeconfig::{client_from_kubeconfig, install_crypto_provider};

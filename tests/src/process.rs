@@ -100,7 +100,7 @@ fn spawn_guardian(pgid: u32) -> std::io::Result<(Child, ChildStdin)> {
     let mut child = Command::new("sh")
         .args([
             "-c",
-            "read -r _ || true; kill -KILL -- \"-$1\" 2>/dev/null",
+            "read -r _ || true; kill -s KILL -- \"-$1\" 2>/dev/null",
             "guardian",
         ])
         .arg(pgid.to_string())

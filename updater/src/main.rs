@@ -1,5 +1,11 @@
-//! tailor-updater: not built yet (see README status table).
+//! tailor-updater: see the library crate for what it does.
 
-fn main() -> anyhow::Result<()> {
-    anyhow::bail!("tailor-updater is not implemented yet; see the README status table")
+use clap::Parser;
+use tailor_updater::config::Args;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    tailor_k8s::telemetry::init(&args.log)?;
+    tailor_updater::run(args).await
 }

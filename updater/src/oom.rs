@@ -1,0 +1,43 @@
+//! The OOM fast path: a pod whose container was just OOM-killed wakes the planner at once instead of waiting
+//! for the next tick.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use k8s_openapi::api::core::v1::Pod;
+
+/// How recent an OOM kill must be to wake the planner.
+const RECENT_MS: i64 = 60_000;
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Whether a container of `pod` was OOM-killed within the last minute.
+pub fn recently_oom_killed(pod: &Pod) -> bool {
+    oom_killed_since(pod, now_ms() - RECENT_MS)
+}
+
+/// Whether a container of `pod` was OOM-killed at or after `since_ms` (unix milliseconds).
+pub fn oom_killed_since(pod: &Pod, since_ms: i64) -> bool {
+    let Some(status) = pod.status.as_ref() else {
+        return false;
+    };
+    status
+        .container_statuses
+        .iter()
+        .flatten()
+        .chain(status.init_container_statuses.iter().flatten())
+        .any(|s| {
+            s.last_state
+                .as_ref()
+                .and_then(|l| l.terminated.as_ref())
+                .is_some_and(|t| {
+                    t.reason.as_deref() == Some("OOMKilled")
+                        && t.finished_at
+                            .as_ref()
+                            .is_some_and(|f| f.0.as_millisecond() >= since_ms)
+                })
+        })
+}

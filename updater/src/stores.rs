@@ -1,0 +1,203 @@
+//! Reflector stores for everything a pass reads, each fed by its own watch. "Streams in, state out": the pass
+//! only reads snapshots, so tests and the pass logic never see a watch.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use futures::{Stream, StreamExt};
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{LimitRange, Node, Pod, ResourceQuota};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::core::PartialObjectMeta;
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, reflector, watcher};
+use kube::{Api, Client, Resource};
+use serde::de::DeserializeOwned;
+use tailor_k8s::admin::Readiness;
+use tailor_k8s::crd::vpa::VerticalPodAutoscaler;
+use tailor_k8s::owner::OwnerLookup;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::oom::recently_oom_killed;
+
+/// Read-only views of the cluster.
+#[derive(Clone)]
+pub struct Stores {
+    pub pods: Store<Pod>,
+    pub vpas: Store<VerticalPodAutoscaler>,
+    pub nodes: Store<Node>,
+    pub limit_ranges: Store<LimitRange>,
+    pub quotas: Store<ResourceQuota>,
+    pub pdbs: Store<PodDisruptionBudget>,
+    pub replica_sets: Store<PartialObjectMeta<ReplicaSet>>,
+    pub jobs: Store<PartialObjectMeta<Job>>,
+}
+
+impl Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stores").finish_non_exhaustive()
+    }
+}
+
+impl OwnerLookup for Stores {
+    fn owner_references(
+        &self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference>> {
+        let meta = match kind {
+            "ReplicaSet" => self
+                .replica_sets
+                .get(&ObjectRef::new(name).within(namespace))?
+                .metadata
+                .clone(),
+            "Job" => self
+                .jobs
+                .get(&ObjectRef::new(name).within(namespace))?
+                .metadata
+                .clone(),
+            _ => return None,
+        };
+        Some(meta.owner_references.unwrap_or_default())
+    }
+}
+
+/// A callback run for every object a watch applies.
+type OnApply<K> = Arc<dyn Fn(&K) + Send + Sync>;
+
+fn spawn_reflector<K, S>(
+    name: &'static str,
+    stream: S,
+    readiness: &Readiness,
+    shutdown: CancellationToken,
+    on_apply: Option<OnApply<K>>,
+) -> Store<K>
+where
+    K: Resource + Clone + Debug + Send + Sync + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
+    S: Stream<Item = Result<kube::runtime::watcher::Event<K>, kube::runtime::watcher::Error>>
+        + Send
+        + 'static,
+{
+    let (store, writer) = reflector::store();
+    let handle = readiness.handle(format!("watch {name}"));
+    let ready_store = store.clone();
+    tokio::spawn(async move {
+        if ready_store.wait_until_ready().await.is_ok() {
+            handle.set_ready();
+            tracing::info!(watch = name, "synced");
+        }
+    });
+    tokio::spawn(async move {
+        let events = reflector(writer, stream.default_backoff()).applied_objects();
+        futures::pin_mut!(events);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                next = events.next() => match next {
+                    Some(Ok(obj)) => {
+                        if let Some(f) = &on_apply {
+                            f(&obj);
+                        }
+                    }
+                    Some(Err(error)) => tracing::warn!(watch = name, %error, "watch error; retrying"),
+                    None => break,
+                },
+            }
+        }
+    });
+    store
+}
+
+fn all<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope> + DeserializeOwned,
+    K::DynamicType: Default,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+impl Stores {
+    /// Starts every watch. `wake` is notified when a pod was just OOM-killed, so the pass runs at once.
+    pub fn start(
+        client: &Client,
+        namespace: Option<&str>,
+        readiness: &Readiness,
+        shutdown: &CancellationToken,
+        wake: Arc<Notify>,
+    ) -> Self {
+        let cfg = watcher::Config::default();
+        let on_pod: OnApply<Pod> = Arc::new(move |pod: &Pod| {
+            if recently_oom_killed(pod) {
+                wake.notify_one();
+            }
+        });
+        Self {
+            pods: spawn_reflector(
+                "pods",
+                watcher(all::<Pod>(client, namespace), cfg.clone()),
+                readiness,
+                shutdown.clone(),
+                Some(on_pod),
+            ),
+            vpas: spawn_reflector(
+                "verticalpodautoscalers",
+                watcher(all::<VerticalPodAutoscaler>(client, namespace), cfg.clone()),
+                readiness,
+                shutdown.clone(),
+                None,
+            ),
+            nodes: spawn_reflector(
+                "nodes",
+                watcher(Api::<Node>::all(client.clone()), cfg.clone()),
+                readiness,
+                shutdown.clone(),
+                None,
+            ),
+            limit_ranges: spawn_reflector(
+                "limitranges",
+                watcher(all::<LimitRange>(client, namespace), cfg.clone()),
+                readiness,
+                shutdown.clone(),
+                None,
+            ),
+            quotas: spawn_reflector(
+                "resourcequotas",
+                watcher(all::<ResourceQuota>(client, namespace), cfg.clone()),
+                readiness,
+                shutdown.clone(),
+                None,
+            ),
+            pdbs: spawn_reflector(
+                "poddisruptionbudgets",
+                watcher(all::<PodDisruptionBudget>(client, namespace), cfg.clone()),
+                readiness,
+                shutdown.clone(),
+                None,
+            ),
+            replica_sets: spawn_reflector(
+                "replicasets",
+                watcher(
+                    all::<PartialObjectMeta<ReplicaSet>>(client, namespace),
+                    cfg.clone(),
+                ),
+                readiness,
+                shutdown.clone(),
+                None,
+            ),
+            jobs: spawn_reflector(
+                "jobs",
+                watcher(all::<PartialObjectMeta<Job>>(client, namespace), cfg),
+                readiness,
+                shutdown.clone(),
+                None,
+            ),
+        }
+    }
+}

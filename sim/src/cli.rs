@@ -18,6 +18,10 @@ pub struct Args {
     /// Kubeconfig to use (default: in-cluster or $KUBECONFIG / ~/.kube/config).
     #[arg(long, env = "KUBECONFIG")]
     pub kubeconfig: Option<PathBuf>,
+    /// Directory with one kubeconfig per node, `<node>.kubeconfig`, each for the identity `system:node:<node>`
+    /// (least privilege: the Node authorizer and NodeRestriction then apply). Overrides --kubeconfig.
+    #[arg(long, env = "SIM_NODE_KUBECONFIG_DIR")]
+    pub node_kubeconfig_dir: Option<PathBuf>,
     /// Node names, comma separated. Overrides --nodes.
     #[arg(long, env = "SIM_NODE_NAMES", value_delimiter = ',')]
     pub node_names: Vec<String>,

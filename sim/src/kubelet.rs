@@ -181,180 +181,350 @@ fn carried_conditions(pod: &Pod) -> Vec<k8s_openapi::api::core::v1::PodCondition
         .unwrap_or_default()
 }
 
-/// Runs the simulated kubelet until `shutdown` resolves.
-pub async fn run(
+/// API credentials: one client for every node, or one per node (a kubelet identity `system:node:<name>`, so
+/// the Node authorizer and NodeRestriction admission check everything the simulator does).
+#[derive(Clone)]
+pub enum Clients {
+    Shared(kube::Client),
+    PerNode(BTreeMap<String, kube::Client>),
+}
+
+impl std::fmt::Debug for Clients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Clients::Shared(_) => f.write_str("Clients::Shared"),
+            Clients::PerNode(m) => f
+                .debug_tuple("Clients::PerNode")
+                .field(&m.keys().collect::<Vec<_>>())
+                .finish(),
+        }
+    }
+}
+
+impl Clients {
+    /// The client acting for `node`.
+    pub fn for_node(&self, node: &str) -> Option<kube::Client> {
+        match self {
+            Clients::Shared(c) => Some(c.clone()),
+            Clients::PerNode(m) => m.get(node).cloned(),
+        }
+    }
+}
+
+/// Per-node state of the running kubelet loop.
+struct NodeRuntime {
     client: kube::Client,
+    sim: NodeSim,
+    node_uid: Option<String>,
+}
+
+/// The kubelet loop's state: the node simulations plus what it knows about the API's pods.
+struct Kubelet {
+    config: SimConfig,
+    nodes: BTreeMap<String, NodeRuntime>,
+    /// uid → (node, latest object)
+    known: BTreeMap<String, (String, Pod)>,
+    published: BTreeMap<String, serde_json::Value>,
+    relist: BTreeMap<String, BTreeSet<String>>,
+    deleting: BTreeSet<String>,
+    view: SimView,
+}
+
+type PodEvent = (String, Result<watcher::Event<Pod>, watcher::Error>);
+
+impl Kubelet {
+    async fn register(
+        clients: &Clients,
+        config: SimConfig,
+        view: SimView,
+    ) -> Result<Self, SimError> {
+        if config.nodes.is_empty() {
+            return Err(SimError::Config("at least one node is required".into()));
+        }
+        let start = Timestamp::now();
+        let mut nodes = BTreeMap::new();
+        for spec in &config.nodes {
+            let client = clients
+                .for_node(&spec.name)
+                .ok_or_else(|| SimError::Config(format!("no API client for node {}", spec.name)))?;
+            let sim = NodeSim::new(
+                spec.clone(),
+                config.behaviour.clone(),
+                node_cgroup_root(&config.cgroup_root, &spec.name),
+            );
+            sim.init_tree()?;
+            let api: Api<Node> = Api::all(client.clone());
+            let mut attempt = 0u32;
+            loop {
+                match register_node(&api, spec, start).await {
+                    Ok(()) => break,
+                    Err(source) if attempt >= 8 => {
+                        return Err(SimError::Register {
+                            node: spec.name.clone(),
+                            source,
+                        });
+                    }
+                    Err(e) => {
+                        tracing::warn!(node = %spec.name, error = %e, attempt, "node registration failed; retrying");
+                        tokio::time::sleep(Duration::from_millis(250 << attempt.min(5))).await;
+                        attempt += 1;
+                    }
+                }
+            }
+            let node_uid = api
+                .get_opt(&spec.name)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|n| n.metadata.uid);
+            tracing::info!(node = %spec.name, cpu = spec.cpu_millis, memory = spec.memory_bytes, "registered simulated node");
+            nodes.insert(
+                spec.name.clone(),
+                NodeRuntime {
+                    client,
+                    sim,
+                    node_uid,
+                },
+            );
+        }
+        Ok(Kubelet {
+            config,
+            nodes,
+            known: BTreeMap::new(),
+            published: BTreeMap::new(),
+            relist: BTreeMap::new(),
+            deleting: BTreeSet::new(),
+            view,
+        })
+    }
+
+    /// One watch per node, selected by `spec.nodeName` like the kubelet's (the Node authorizer allows no more).
+    fn pod_events(&self) -> impl futures::Stream<Item = PodEvent> + use<> {
+        let streams: Vec<_> = self
+            .nodes
+            .iter()
+            .map(|(name, rt)| {
+                let node = name.clone();
+                let api: Api<Pod> = Api::all(rt.client.clone());
+                watcher(
+                    api,
+                    watcher::Config::default().fields(&format!("spec.nodeName={node}")),
+                )
+                .default_backoff()
+                .map(move |ev| (node.clone(), ev))
+                .boxed()
+            })
+            .collect();
+        futures::stream::select_all(streams)
+    }
+
+    fn forget(&mut self, uid: &str) -> Result<(), SimError> {
+        if let Some((node, _)) = self.known.remove(uid) {
+            self.published.remove(uid);
+            self.deleting.remove(uid);
+            if let Some(rt) = self.nodes.get_mut(&node) {
+                rt.sim.remove_pod(uid)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn on_pod_event(
+        &mut self,
+        stream_node: String,
+        event: Result<watcher::Event<Pod>, watcher::Error>,
+    ) -> Result<(), SimError> {
+        let now = Timestamp::now();
+        match event {
+            Ok(watcher::Event::Init) => {
+                self.relist.insert(stream_node, BTreeSet::new());
+            }
+            Ok(watcher::Event::InitApply(pod) | watcher::Event::Apply(pod)) => {
+                let node = pod
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.node_name.clone())
+                    .unwrap_or_default();
+                let Some(uid) = pod.metadata.uid.clone() else {
+                    return Ok(());
+                };
+                if let Some(seen) = self.relist.get_mut(&stream_node) {
+                    seen.insert(uid.clone());
+                }
+                if let Some(rt) = self.nodes.get_mut(&node) {
+                    rt.sim.upsert_pod(&pod, now);
+                    self.known.insert(uid, (node, pod));
+                }
+            }
+            Ok(watcher::Event::InitDone) => {
+                // Pods deleted while the watch was down never sent a Delete: drop what the relist did not see.
+                if let Some(seen) = self.relist.remove(&stream_node) {
+                    let gone: Vec<String> = self
+                        .known
+                        .iter()
+                        .filter(|(u, (n, _))| *n == stream_node && !seen.contains(*u))
+                        .map(|(u, _)| u.clone())
+                        .collect();
+                    for uid in gone {
+                        self.forget(&uid)?;
+                    }
+                }
+            }
+            Ok(watcher::Event::Delete(pod)) => {
+                if let Some(uid) = pod.metadata.uid.as_deref() {
+                    self.forget(uid)?;
+                }
+            }
+            Err(e) => tracing::warn!(node = %stream_node, error = %e, "pod watch error"),
+        }
+        Ok(())
+    }
+
+    async fn renew_leases(&self) {
+        let now = Timestamp::now();
+        for (node, rt) in &self.nodes {
+            let api: Api<Lease> = Api::namespaced(rt.client.clone(), "kube-node-lease");
+            if let Err(e) = renew_lease(&api, node, rt.node_uid.as_deref(), 40, now).await {
+                tracing::warn!(node = %node, error = %e, "lease renewal failed");
+            }
+        }
+    }
+
+    async fn heartbeat(&self) {
+        let now = Timestamp::now();
+        for rt in self.nodes.values() {
+            let spec = &rt.sim.spec;
+            let status = serde_json::json!({ "status": { "conditions": node_object(spec, now)["status"]["conditions"] } });
+            let api: Api<Node> = Api::all(rt.client.clone());
+            if let Err(e) = api
+                .patch_status(&spec.name, &PatchParams::default(), &Patch::Merge(&status))
+                .await
+            {
+                tracing::warn!(node = %spec.name, error = %e, "node status heartbeat failed");
+            }
+        }
+    }
+
+    async fn tick(&mut self) -> Result<(), SimError> {
+        let now = Timestamp::now();
+        let mut truths = Vec::with_capacity(self.nodes.len());
+        for (node, rt) in &mut self.nodes {
+            for ev in rt.sim.tick(now)? {
+                match &ev.event {
+                    NodeEventKind::Pod(e) => {
+                        tracing::info!(node = %node, pod = %ev.pod, event = ?e, "container event")
+                    }
+                    other => {
+                        tracing::info!(node = %node, pod = %ev.pod, event = ?other, "resize event")
+                    }
+                }
+            }
+            truths.push(rt.sim.truth());
+        }
+        self.publish_statuses(now).await;
+        self.delete_finished().await;
+        if let Some(path) = &self.config.truth_file
+            && let Err(e) = write_truth(path, &truths)
+        {
+            tracing::warn!(path = %path.display(), error = %e, "writing ground truth failed");
+        }
+        if let Ok(mut t) = self.view.truth.lock() {
+            *t = truths;
+        }
+        Ok(())
+    }
+
+    /// Patches `pods/status` for every pod whose status changed since the last successful update.
+    async fn publish_statuses(&mut self, now: Timestamp) {
+        for (uid, (node, pod)) in &self.known {
+            let Some(rt) = self.nodes.get_mut(node) else {
+                continue;
+            };
+            let Some(status) = rt.sim.status(uid, &carried_conditions(pod), now) else {
+                continue;
+            };
+            let body = serde_json::json!({ "status": status });
+            if self.published.get(uid) == Some(&body) {
+                continue;
+            }
+            let ns = pod.metadata.namespace.clone().unwrap_or_default();
+            let name = pod.metadata.name.clone().unwrap_or_default();
+            let api: Api<Pod> = Api::namespaced(rt.client.clone(), &ns);
+            match api
+                .patch_status(&name, &PatchParams::default(), &Patch::Merge(&body))
+                .await
+            {
+                Ok(_) => {
+                    self.published.insert(uid.clone(), body);
+                }
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(e) => {
+                    tracing::warn!(pod = %name, namespace = %ns, error = %e, "status update failed; retried next tick")
+                }
+            }
+        }
+    }
+
+    /// Deletes (grace period 0, UID precondition) pods whose graceful termination finished, as the kubelet does.
+    async fn delete_finished(&mut self) {
+        for rt in self.nodes.values() {
+            for (uid, ns, name) in rt.sim.finished_terminating() {
+                if !self.deleting.insert(uid.clone()) {
+                    continue;
+                }
+                let api: Api<Pod> = Api::namespaced(rt.client.clone(), &ns);
+                let dp = DeleteParams {
+                    grace_period_seconds: Some(0),
+                    preconditions: Some(Preconditions {
+                        uid: Some(uid.clone()),
+                        resource_version: None,
+                    }),
+                    ..Default::default()
+                };
+                match api.delete(&name, &dp).await {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
+                    Err(e) => {
+                        self.deleting.remove(&uid);
+                        tracing::warn!(pod = %name, error = %e, "final pod deletion failed; retried next tick");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs the simulated kubelet until `shutdown` resolves: registers the nodes, then watches pods, ticks the
+/// simulation, renews Leases every `lease_renew` and refreshes the Node conditions every minute.
+pub async fn run(
+    clients: Clients,
     config: SimConfig,
     view: SimView,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), SimError> {
-    if config.nodes.is_empty() {
-        return Err(SimError::Config("at least one node is required".into()));
-    }
-    let node_api: Api<Node> = Api::all(client.clone());
-    let lease_api: Api<Lease> = Api::namespaced(client.clone(), "kube-node-lease");
-    let pods_all: Api<Pod> = Api::all(client.clone());
-    let start = Timestamp::now();
-
-    let mut sims: BTreeMap<String, NodeSim> = BTreeMap::new();
-    let mut node_uids: BTreeMap<String, Option<String>> = BTreeMap::new();
-    for spec in &config.nodes {
-        let root = node_cgroup_root(&config.cgroup_root, &spec.name);
-        let sim = NodeSim::new(spec.clone(), config.behaviour.clone(), root);
-        sim.init_tree()?;
-        let mut attempt = 0u32;
-        loop {
-            match register_node(&node_api, spec, start).await {
-                Ok(()) => break,
-                Err(source) if attempt >= 8 => {
-                    return Err(SimError::Register {
-                        node: spec.name.clone(),
-                        source,
-                    });
-                }
-                Err(e) => {
-                    tracing::warn!(node = %spec.name, error = %e, attempt, "node registration failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(250 << attempt.min(5))).await;
-                    attempt += 1;
-                }
-            }
-        }
-        let uid = node_api
-            .get_opt(&spec.name)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|n| n.metadata.uid);
-        node_uids.insert(spec.name.clone(), uid);
-        tracing::info!(node = %spec.name, cpu = spec.cpu_millis, memory = spec.memory_bytes, "registered simulated node");
-        sims.insert(spec.name.clone(), sim);
-    }
-
-    let stream = watcher(
-        pods_all.clone(),
-        watcher::Config::default().fields("spec.nodeName!="),
-    )
-    .default_backoff();
-    let mut stream = std::pin::pin!(stream);
     let mut ticker = tokio::time::interval(config.tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut lease_ticker = tokio::time::interval(config.lease_renew);
     let mut heartbeat = tokio::time::interval(Duration::from_secs(60));
     let mut shutdown = std::pin::pin!(shutdown);
-    // uid → (node, latest object)
-    let mut known: BTreeMap<String, (String, Pod)> = BTreeMap::new();
-    let mut published: BTreeMap<String, serde_json::Value> = BTreeMap::new();
-    let mut relist: Option<BTreeSet<String>> = None;
-    let mut deleting: BTreeSet<String> = BTreeSet::new();
-
+    let mut kubelet = tokio::select! {
+        () = &mut shutdown => return Ok(()),
+        k = Kubelet::register(&clients, config, view) => k?,
+    };
+    let mut events = kubelet.pod_events();
     loop {
         tokio::select! {
             () = &mut shutdown => {
                 tracing::info!("shutting down simulated kubelet");
                 return Ok(());
             }
-            event = stream.next() => {
-                let Some(event) = event else { return Ok(()) };
-                let now = Timestamp::now();
-                match event {
-                    Ok(watcher::Event::Init) => relist = Some(BTreeSet::new()),
-                    Ok(watcher::Event::InitApply(pod) | watcher::Event::Apply(pod)) => {
-                        let node = pod.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default();
-                        let Some(uid) = pod.metadata.uid.clone() else { continue };
-                        if let Some(seen) = relist.as_mut() {
-                            seen.insert(uid.clone());
-                        }
-                        if let Some(sim) = sims.get_mut(&node) {
-                            sim.upsert_pod(&pod, now);
-                            known.insert(uid, (node, pod));
-                        }
-                    }
-                    Ok(watcher::Event::InitDone) => {
-                        if let Some(seen) = relist.take() {
-                            let gone: Vec<(String, String)> = known.iter().filter(|(u, _)| !seen.contains(*u)).map(|(u, (n, _))| (u.clone(), n.clone())).collect();
-                            for (uid, node) in gone {
-                                known.remove(&uid);
-                                published.remove(&uid);
-                                if let Some(sim) = sims.get_mut(&node) { sim.remove_pod(&uid)?; }
-                            }
-                        }
-                    }
-                    Ok(watcher::Event::Delete(pod)) => {
-                        let Some(uid) = pod.metadata.uid.clone() else { continue };
-                        if let Some((node, _)) = known.remove(&uid) {
-                            published.remove(&uid);
-                            deleting.remove(&uid);
-                            if let Some(sim) = sims.get_mut(&node) { sim.remove_pod(&uid)?; }
-                        }
-                    }
-                    Err(e) => tracing::warn!(error = %e, "pod watch error"),
-                }
+            event = events.next() => {
+                let Some((node, event)) = event else { return Ok(()) };
+                kubelet.on_pod_event(node, event)?;
             }
-            _ = lease_ticker.tick() => {
-                let now = Timestamp::now();
-                for (node, uid) in &node_uids {
-                    if let Err(e) = renew_lease(&lease_api, node, uid.as_deref(), 40, now).await {
-                        tracing::warn!(node = %node, error = %e, "lease renewal failed");
-                    }
-                }
-            }
-            _ = heartbeat.tick() => {
-                let now = Timestamp::now();
-                for spec in &config.nodes {
-                    let status = serde_json::json!({ "status": { "conditions": node_object(spec, now)["status"]["conditions"] } });
-                    if let Err(e) = node_api.patch_status(&spec.name, &PatchParams::default(), &Patch::Merge(&status)).await {
-                        tracing::warn!(node = %spec.name, error = %e, "node status heartbeat failed");
-                    }
-                }
-            }
-            _ = ticker.tick() => {
-                let now = Timestamp::now();
-                let mut truths = Vec::with_capacity(sims.len());
-                for sim in sims.values_mut() {
-                    for ev in sim.tick(now)? {
-                        match &ev.event {
-                            NodeEventKind::Pod(e) => tracing::info!(node = %sim.spec.name, pod = %ev.pod, event = ?e, "container event"),
-                            other => tracing::info!(node = %sim.spec.name, pod = %ev.pod, event = ?other, "resize event"),
-                        }
-                    }
-                    truths.push(sim.truth());
-                }
-                for (uid, (node, pod)) in &known {
-                    let Some(sim) = sims.get_mut(node) else { continue };
-                    let Some(status) = sim.status(uid, &carried_conditions(pod), now) else { continue };
-                    let body = serde_json::json!({ "status": status });
-                    if published.get(uid) == Some(&body) {
-                        continue;
-                    }
-                    let ns = pod.metadata.namespace.clone().unwrap_or_default();
-                    let name = pod.metadata.name.clone().unwrap_or_default();
-                    let api: Api<Pod> = Api::namespaced(client.clone(), &ns);
-                    match api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&body)).await {
-                        Ok(_) => { published.insert(uid.clone(), body); }
-                        Err(kube::Error::Api(s)) if s.code == 404 => {}
-                        Err(e) => tracing::warn!(pod = %name, namespace = %ns, error = %e, "status update failed; will retry"),
-                    }
-                }
-                for sim in sims.values() {
-                    for (uid, ns, name) in sim.finished_terminating() {
-                        if !deleting.insert(uid.clone()) { continue; }
-                        let api: Api<Pod> = Api::namespaced(client.clone(), &ns);
-                        let dp = DeleteParams { grace_period_seconds: Some(0), preconditions: Some(Preconditions { uid: Some(uid.clone()), resource_version: None }), ..Default::default() };
-                        if let Err(e) = api.delete(&name, &dp).await {
-                            deleting.remove(&uid);
-                            tracing::warn!(pod = %name, error = %e, "final pod deletion failed; will retry");
-                        }
-                    }
-                }
-                if let Some(path) = &config.truth_file
-                    && let Err(e) = write_truth(path, &truths)
-                {
-                    tracing::warn!(path = %path.display(), error = %e, "writing ground truth failed");
-                }
-                if let Ok(mut t) = view.truth.lock() {
-                    *t = truths;
-                }
-            }
+            _ = lease_ticker.tick() => kubelet.renew_leases().await,
+            _ = heartbeat.tick() => kubelet.heartbeat().await,
+            _ = ticker.tick() => kubelet.tick().await?,
         }
     }
 }

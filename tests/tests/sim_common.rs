@@ -8,7 +8,7 @@ use kube::api::{Api, PostParams};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tailor_sim::cli::Args;
-use tailor_sim::kubelet::{SimView, node_cgroup_root, run};
+use tailor_sim::kubelet::{Clients, SimView, node_cgroup_root, run};
 use tailor_sim::naming::{CgroupDriver, ContainerId, Naming, QosClass, Runtime};
 use tokio::sync::oneshot;
 
@@ -31,8 +31,19 @@ impl Drop for Sim {
 }
 
 impl Sim {
-    /// Starts nodes `names`, each with `cpu` and `memory` capacity, fast start/ready delays and a 250 ms tick.
-    pub fn start(client: kube::Client, names: &[&str], cpu: &str, memory: &str) -> Result<Self> {
+    /// Starts nodes `names`, each acting with its own kubelet identity (`system:node:<name>`, so the Node
+    /// authorizer and NodeRestriction check it), with `cpu` and `memory` capacity, fast start/ready delays and
+    /// a 250 ms tick.
+    pub async fn start(
+        cp: &tailor_tests::ControlPlane,
+        names: &[&str],
+        cpu: &str,
+        memory: &str,
+    ) -> Result<Self> {
+        let mut clients = std::collections::BTreeMap::new();
+        for name in names {
+            clients.insert(name.to_string(), cp.node_client(name).await?);
+        }
         let root = tempfile::Builder::new()
             .prefix("tailor-sim-cgroup-")
             .tempdir()?;
@@ -50,9 +61,14 @@ impl Sim {
         let config = args.to_config()?;
         let view = SimView::default();
         let (tx, rx) = oneshot::channel();
-        let task = tokio::spawn(run(client, config, view.clone(), async move {
-            let _ = rx.await;
-        }));
+        let task = tokio::spawn(run(
+            Clients::PerNode(clients),
+            config,
+            view.clone(),
+            async move {
+                let _ = rx.await;
+            },
+        ));
         Ok(Sim {
             root,
             view,

@@ -18,7 +18,7 @@ use tailor_tests::ControlPlane;
 async fn deployment_runs_on_two_simulated_nodes_and_memory_leak_is_oom_killed() -> Result<()> {
     let cp = ControlPlane::start().await?;
     let admin = cp.admin_client().await?;
-    let sim = Sim::start(admin.clone(), &["sim-a", "sim-b"], "2", "4Gi")?;
+    let sim = Sim::start(&cp, &["sim-a", "sim-b"], "2", "4Gi").await?;
 
     // Nodes registered with capacity and a renewed Lease.
     let nodes: Api<Node> = Api::all(admin.clone());

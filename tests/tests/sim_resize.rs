@@ -89,7 +89,7 @@ fn file(path: std::path::PathBuf) -> Result<String> {
 async fn resizes_follow_the_kubelet_rules() -> Result<()> {
     let cp = ControlPlane::start().await?;
     let admin = cp.admin_client().await?;
-    let sim = Sim::start(admin.clone(), &[NODE], "2", "4Gi")?;
+    let sim = Sim::start(&cp, &[NODE], "2", "4Gi").await?;
     let pods: Api<Pod> = Api::namespaced(admin.clone(), "default");
 
     create_pod(&pods, guaranteed("cpu-pod", "NotRequired")).await?;

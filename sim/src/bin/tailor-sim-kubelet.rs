@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::Parser;
 use tailor_sim::cli::Args;
-use tailor_sim::kubelet::{SimView, run};
+use tailor_sim::kubelet::{Clients, SimView, run};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -19,21 +19,30 @@ async fn main() -> anyhow::Result<()> {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }
     let config = args.to_config()?;
-    let client = match &args.kubeconfig {
-        Some(path) => {
-            let kc = kube::config::Kubeconfig::read_from(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            let cfg = kube::Config::from_custom_kubeconfig(
-                kc,
-                &kube::config::KubeConfigOptions::default(),
-            )
-            .await?;
-            kube::Client::try_from(cfg)?
+    let clients = match &args.node_kubeconfig_dir {
+        Some(dir) => {
+            let mut map = std::collections::BTreeMap::new();
+            for node in &config.nodes {
+                let path = dir.join(format!("{}.kubeconfig", node.name));
+                map.insert(node.name.clone(), client_from(&path).await?);
+            }
+            Clients::PerNode(map)
         }
-        None => kube::Client::try_default().await?,
+        None => match &args.kubeconfig {
+            Some(path) => Clients::Shared(client_from(path).await?),
+            None => Clients::Shared(kube::Client::try_default().await?),
+        },
     };
-    run(client, config, SimView::default(), shutdown_signal()).await?;
+    run(clients, config, SimView::default(), shutdown_signal()).await?;
     Ok(())
+}
+
+async fn client_from(path: &std::path::Path) -> anyhow::Result<kube::Client> {
+    let kc = kube::config::Kubeconfig::read_from(path)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let cfg = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+        .await?;
+    Ok(kube::Client::try_from(cfg)?)
 }
 
 async fn shutdown_signal() {

@@ -1,0 +1,206 @@
+//! When a recommendation becomes a resize. STAND-IN for `tailor_core::plan`: the real planner takes whole pod,
+//! node, quota and budget views and was still being written when this replay was built, so the replay applies
+//! its trigger rules to a single container directly, with the planner's own numbers (`PlannerConfig::default()`):
+//!
+//! 1. an OOM kill within `oom_window` not yet answered by a resize → resize now, memory at least the limit ×
+//!    `oom_bump` or + `oom_min_bump` (the planner's OOM bump);
+//! 2. a request outside the recommendation's [lower, upper] bounds → resize now;
+//! 3. the target above the request by more than `up_threshold` → resize once `up_cooldown` has passed since the
+//!    last resize (or the start);
+//! 4. the target below the request by more than `down_threshold` → resize once `down_cooldown` has passed.
+//!
+//! A resize sets every controlled resource's request to the target and keeps each limit:request ratio
+//! ([`LimitRatios`]). Every contender goes through this same policy.
+
+use std::time::Duration;
+
+use tailor_core::estimate::Recommendation;
+use tailor_core::plan::PlannerConfig;
+use tailor_core::quantity::{Bytes, MilliCpu};
+use tailor_core::time::Timestamp;
+
+/// Limit = request × ratio, the same for every contender (upstream keeps the limit:request ratio on resize).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LimitRatios {
+    pub cpu: f64,
+    pub memory: f64,
+}
+
+impl Default for LimitRatios {
+    /// Memory limit = request (a pod cannot count on memory above its request); CPU may burst to twice it.
+    fn default() -> Self {
+        Self {
+            cpu: 2.0,
+            memory: 1.0,
+        }
+    }
+}
+
+/// A container's size: what is scored and what the kernel enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size {
+    pub cpu_request: MilliCpu,
+    pub cpu_limit: MilliCpu,
+    pub memory_request: Bytes,
+    pub memory_limit: Bytes,
+}
+
+impl Size {
+    pub fn from_requests(cpu: MilliCpu, memory: Bytes, ratios: LimitRatios) -> Self {
+        Self {
+            cpu_request: cpu,
+            cpu_limit: cpu.scale(ratios.cpu),
+            memory_request: memory,
+            memory_limit: memory.scale(ratios.memory),
+        }
+    }
+}
+
+/// Which resources the autoscaler controls (those the trace measures).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Controlled {
+    pub cpu: bool,
+    pub memory: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ResizePolicy {
+    pub up_threshold: f64,
+    pub down_threshold: f64,
+    pub up_cooldown: Duration,
+    pub down_cooldown: Duration,
+    pub oom_window: Duration,
+    pub oom_bump: f64,
+    pub oom_min_bump: Bytes,
+    /// The kubelet treats CPU requests below this as this.
+    pub cpu_request_floor: MilliCpu,
+    pub ratios: LimitRatios,
+}
+
+fn millis(ms: i64) -> Duration {
+    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+impl Default for ResizePolicy {
+    fn default() -> Self {
+        let p = PlannerConfig::default();
+        Self {
+            up_threshold: p.up_threshold_permille as f64 / 1000.0,
+            down_threshold: p.down_threshold_permille as f64 / 1000.0,
+            up_cooldown: millis(p.up_cooldown_ms),
+            down_cooldown: millis(p.down_cooldown_ms),
+            oom_window: millis(p.oom_window_ms),
+            oom_bump: p.oom_bump_permille as f64 / 1000.0,
+            oom_min_bump: Bytes(p.oom_min_bump_bytes),
+            cpu_request_floor: MilliCpu(p.cpu_request_floor_m),
+            ratios: LimitRatios::default(),
+        }
+    }
+}
+
+/// What the policy remembers about one container between minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicyState {
+    pub last_change: Timestamp,
+    pub last_oom: Option<Timestamp>,
+    pub oom_handled: Option<Timestamp>,
+}
+
+impl PolicyState {
+    pub fn new(start: Timestamp) -> Self {
+        Self {
+            last_change: start,
+            last_oom: None,
+            oom_handled: None,
+        }
+    }
+}
+
+/// A resize the policy decided on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resize {
+    pub to: Size,
+    pub memory_changed: bool,
+}
+
+impl ResizePolicy {
+    pub fn decide(
+        &self,
+        now: Timestamp,
+        size: &Size,
+        rec: &Recommendation,
+        controlled: Controlled,
+        state: &mut PolicyState,
+    ) -> Option<Resize> {
+        let oom = controlled.memory
+            && state.last_oom.is_some_and(|o| {
+                now.since(o) <= self.oom_window && state.oom_handled.is_none_or(|h| o > h)
+            });
+        let cpu_target = rec.target.cpu.max(self.cpu_request_floor);
+        let mem_target = rec.target.memory;
+        let mut outside = false;
+        let mut up = false;
+        let mut down = false;
+        let mut check = |req: i64, target: i64, lower: i64, upper: i64| {
+            outside |= req < lower || req > upper;
+            up |= target as f64 > req as f64 * (1.0 + self.up_threshold);
+            down |= (target as f64) < req as f64 * (1.0 - self.down_threshold);
+        };
+        if controlled.cpu {
+            check(
+                size.cpu_request.get(),
+                cpu_target.get(),
+                rec.lower_bound.cpu.get(),
+                rec.upper_bound.cpu.get(),
+            );
+        }
+        if controlled.memory {
+            check(
+                size.memory_request.get(),
+                mem_target.get(),
+                rec.lower_bound.memory.get(),
+                rec.upper_bound.memory.get(),
+            );
+        }
+        let since = now.since(state.last_change);
+        let fire = oom
+            || outside
+            || (up && since >= self.up_cooldown)
+            || (down && since >= self.down_cooldown);
+        if !fire {
+            return None;
+        }
+        let mut memory = if controlled.memory {
+            mem_target
+        } else {
+            size.memory_request
+        };
+        if oom {
+            let lim = size.memory_limit;
+            memory = memory
+                .max(lim.scale(self.oom_bump))
+                .max(lim.saturating_add(self.oom_min_bump));
+            state.oom_handled = state.last_oom;
+        }
+        let cpu = if controlled.cpu {
+            cpu_target
+        } else {
+            size.cpu_request
+        };
+        let mut to = Size::from_requests(cpu, memory, self.ratios);
+        if !controlled.cpu {
+            to.cpu_limit = size.cpu_limit;
+        }
+        if !controlled.memory {
+            to.memory_limit = size.memory_limit;
+        }
+        if to == *size {
+            return None;
+        }
+        state.last_change = now;
+        Some(Resize {
+            memory_changed: to.memory_request != size.memory_request,
+            to,
+        })
+    }
+}

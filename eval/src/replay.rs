@@ -1,0 +1,80 @@
+//! Virtual-time replay of one minute series through one contender and the resize policy.
+
+use tailor_core::quantity::{Bytes, MilliCpu};
+use tailor_core::time::Timestamp;
+
+use crate::contender::{Contender, ContenderError};
+use crate::fill::{MINUTE, MinuteSeries};
+use crate::policy::{Controlled, PolicyState, ResizePolicy, Size};
+use crate::score::Score;
+
+/// One minute of a replay, kept for plots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    pub at: Timestamp,
+    pub cpu_demand: Option<MilliCpu>,
+    pub memory_demand: Option<Bytes>,
+    pub size: Size,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayResult {
+    pub score: Score,
+    /// Filled only when asked for (plots).
+    pub steps: Vec<Step>,
+}
+
+/// Replays `series` minute by minute: score the minute against the size in force, show the contender what the
+/// container could show (capped CPU, the limit at an OOM kill) and the kill itself, ask for a recommendation,
+/// and let the policy decide whether to resize before the next minute.
+pub fn replay(
+    series: &MinuteSeries,
+    contender: &mut dyn Contender,
+    policy: &ResizePolicy,
+    keep_steps: bool,
+) -> Result<ReplayResult, ContenderError> {
+    let controlled = Controlled {
+        cpu: series.has_cpu(),
+        memory: series.has_memory(),
+    };
+    let start = series.minutes.first().map_or(Timestamp::EPOCH, |m| m.at);
+    let mut size = Size::from_requests(
+        series.provisioned.cpu,
+        series.provisioned.memory,
+        policy.ratios,
+    );
+    let mut state = PolicyState::new(start);
+    let mut score = Score {
+        traces: 1,
+        ..Score::default()
+    };
+    let mut steps = Vec::new();
+    for m in &series.minutes {
+        if keep_steps {
+            steps.push(Step {
+                at: m.at,
+                cpu_demand: m.cpu,
+                memory_demand: m.memory,
+                size,
+            });
+        }
+        let out = score.minute(m.cpu, m.memory, &size);
+        contender.observe(m.at, out.cpu_observed, out.memory_observed)?;
+        if out.oom_killed {
+            contender.record_oom(m.at, size.memory_request, size.memory_limit)?;
+            state.last_oom = Some(m.at);
+        }
+        // The recommender's loop runs at the end of the minute, the planner right after it.
+        let now = m.at.saturating_add(MINUTE);
+        if let Some(rec) = contender.recommend(now)?
+            && let Some(r) = policy.decide(now, &size, &rec, controlled, &mut state)
+        {
+            score.resizes += 1;
+            if r.memory_changed {
+                score.disruptive_resizes += 1;
+            }
+            size = r.to;
+        }
+    }
+    Ok(ReplayResult { score, steps })
+}

@@ -6,8 +6,13 @@
 //! summaries; [`reporter`] delivers reports; [`metrics`] and [`admin`] serve `/metrics`, `/live`, `/ready`;
 //! [`agent`] wires them together for `main.rs`.
 
+pub mod admin;
+pub mod agent;
 pub mod cgroup;
+pub mod config;
 pub mod discovery;
 pub mod fixture;
+pub mod metrics;
 pub mod pods;
+pub mod reporter;
 pub mod sampler;

@@ -1,0 +1,9 @@
+//! tailor-recommender: ingests node-agent reports over HTTPS, keeps decaying histograms per workload
+//! container (tailor-core's model and estimators) and writes recommendations into the status of the
+//! `VerticalPodAutoscaler` objects that name it.
+
+pub mod ingest;
+pub mod metrics;
+pub mod model;
+pub mod pods;
+pub mod state;

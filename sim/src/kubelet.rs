@@ -9,7 +9,9 @@ use futures::StreamExt;
 use jiff::Timestamp;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::Resource;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::{WatchStreamExt, watcher};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -214,6 +216,7 @@ impl Clients {
 /// Per-node state of the running kubelet loop.
 struct NodeRuntime {
     client: kube::Client,
+    recorder: Recorder,
     sim: NodeSim,
     node_uid: Option<String>,
 }
@@ -278,10 +281,16 @@ impl Kubelet {
                 .flatten()
                 .and_then(|n| n.metadata.uid);
             tracing::info!(node = %spec.name, cpu = spec.cpu_millis, memory = spec.memory_bytes, "registered simulated node");
+            let reporter = Reporter {
+                controller: "kubelet".into(),
+                instance: Some(spec.name.clone()),
+            };
+            let recorder = Recorder::new(client.clone(), reporter);
             nodes.insert(
                 spec.name.clone(),
                 NodeRuntime {
                     client,
+                    recorder,
                     sim,
                     node_uid,
                 },
@@ -409,7 +418,8 @@ impl Kubelet {
         let now = Timestamp::now();
         let mut truths = Vec::with_capacity(self.nodes.len());
         for (node, rt) in &mut self.nodes {
-            for ev in rt.sim.tick(now)? {
+            let node_events = rt.sim.tick(now)?;
+            for ev in &node_events {
                 match &ev.event {
                     NodeEventKind::Pod(e) => {
                         tracing::info!(node = %node, pod = %ev.pod, event = ?e, "container event")
@@ -417,6 +427,12 @@ impl Kubelet {
                     other => {
                         tracing::info!(node = %node, pod = %ev.pod, event = ?other, "resize event")
                     }
+                }
+                if let Some((_, pod)) = self.known.get(&ev.uid)
+                    && let Some(event) = kube_event(&ev.event)
+                    && let Err(e) = rt.recorder.publish(&event, &pod.object_ref(&())).await
+                {
+                    tracing::warn!(pod = %ev.pod, error = %e, "publishing event failed");
                 }
             }
             truths.push(rt.sim.truth());
@@ -492,6 +508,60 @@ impl Kubelet {
             }
         }
     }
+}
+
+/// The Kubernetes Event the kubelet emits for a node event, if any (reasons as in `pkg/kubelet/events`).
+fn kube_event(kind: &NodeEventKind) -> Option<Event> {
+    let (type_, reason, action, note) = match kind {
+        NodeEventKind::ResizeAccepted => (
+            EventType::Normal,
+            "ResizeStarted",
+            "Resize",
+            "Pod resize started".to_string(),
+        ),
+        NodeEventKind::ResizeCompleted => (
+            EventType::Normal,
+            "ResizeCompleted",
+            "Resize",
+            "Pod resize completed".to_string(),
+        ),
+        NodeEventKind::ResizePending { reason, message } => {
+            let r = if reason == "Infeasible" {
+                "ResizeInfeasible"
+            } else {
+                "ResizeDeferred"
+            };
+            (
+                EventType::Warning,
+                r,
+                "Resize",
+                format!("Pod resize {}: {message}", reason.to_lowercase()),
+            )
+        }
+        NodeEventKind::ResizeError(m) => (EventType::Warning, "ResizeError", "Resize", m.clone()),
+        NodeEventKind::Pod(crate::pod::PodEvent::Started { container, .. }) => (
+            EventType::Normal,
+            "Started",
+            "Start",
+            format!("Started container {container}"),
+        ),
+        NodeEventKind::Pod(crate::pod::PodEvent::Restarted {
+            container, reason, ..
+        }) => (
+            EventType::Normal,
+            "Killing",
+            "Kill",
+            format!("Container {container} {reason} requires restart, will be restarted"),
+        ),
+        NodeEventKind::Pod(crate::pod::PodEvent::OomKilled { .. }) => return None,
+    };
+    Some(Event {
+        type_,
+        reason: reason.into(),
+        note: Some(note),
+        action: action.into(),
+        secondary: None,
+    })
 }
 
 /// Runs the simulated kubelet until `shutdown` resolves: registers the nodes, then watches pods, ticks the

@@ -64,6 +64,7 @@ pub struct NodeBehaviour {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeEvent {
     pub pod: String,
+    pub uid: String,
     pub event: NodeEventKind,
 }
 
@@ -251,6 +252,7 @@ impl NodeSim {
                     });
                     events.push(NodeEvent {
                         pod: p.name.clone(),
+                        uid: p.uid.clone(),
                         event: NodeEventKind::ResizeAccepted,
                     });
                 }
@@ -274,6 +276,7 @@ impl NodeSim {
                     if changed {
                         events.push(NodeEvent {
                             pod: p.name.clone(),
+                            uid: p.uid.clone(),
                             event: NodeEventKind::ResizePending {
                                 reason: reason.into(),
                                 message,
@@ -316,6 +319,7 @@ impl NodeSim {
                         let ev = p.restart_for_resize(i, now);
                         events.push(NodeEvent {
                             pod: p.name.clone(),
+                            uid: p.uid.clone(),
                             event: NodeEventKind::Pod(ev),
                         });
                     }
@@ -335,6 +339,7 @@ impl NodeSim {
                     p.resize_in_progress = None;
                     events.push(NodeEvent {
                         pod: p.name.clone(),
+                        uid: p.uid.clone(),
                         event: NodeEventKind::ResizeCompleted,
                     });
                 }
@@ -351,6 +356,7 @@ impl NodeSim {
                     if changed {
                         events.push(NodeEvent {
                             pod: p.name.clone(),
+                            uid: p.uid.clone(),
                             event: NodeEventKind::ResizeError(message),
                         });
                     }
@@ -368,11 +374,13 @@ impl NodeSim {
         let cpus = self.spec.cpu_millis.div_ceil(1000);
         for p in self.pods.values_mut() {
             let name = p.name.clone();
+            let uid = p.uid.clone();
             events.extend(
                 p.step(now, cpus, &self.behaviour.timings)
                     .into_iter()
                     .map(|e| NodeEvent {
                         pod: name.clone(),
+                        uid: uid.clone(),
                         event: NodeEventKind::Pod(e),
                     }),
             );

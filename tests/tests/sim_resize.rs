@@ -5,8 +5,9 @@
 mod sim_common;
 
 use anyhow::{Context, Result, bail, ensure};
+use k8s_openapi::api::core::v1::Event as CoreEvent;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use sim_common::{
     Sim, condition, container_id, create_pod, eventually, restart_count, status_limit, wait_ready,
 };
@@ -81,6 +82,29 @@ async fn wait_condition(pods: &Api<Pod>, name: &str, kind: &str, reason: &str) -
     .await
 }
 
+/// Waits for a kubelet Event with `reason` about pod `name`.
+async fn wait_event(client: &kube::Client, name: &str, reason: &str) -> Result<()> {
+    let events: Api<CoreEvent> = Api::namespaced(client.clone(), "default");
+    let lp = ListParams::default().fields(&format!("involvedObject.name={name}"));
+    eventually(
+        &format!("event {reason} for {name}"),
+        Duration::from_secs(30),
+        || {
+            let (events, lp) = (events.clone(), lp.clone());
+            async move {
+                Ok(events
+                    .list(&lp)
+                    .await?
+                    .items
+                    .iter()
+                    .any(|e| e.reason.as_deref() == Some(reason))
+                    .then_some(()))
+            }
+        },
+    )
+    .await
+}
+
 fn file(path: std::path::PathBuf) -> Result<String> {
     std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))
 }
@@ -119,6 +143,7 @@ async fn resizes_follow_the_kubelet_rules() -> Result<()> {
         "{allocated:?}"
     );
     ensure!(file(sim.container_dir(&done, "app")?.join("cpu.max"))? == "80000 100000\n");
+    wait_event(&admin, "cpu-pod", "ResizeCompleted").await?;
 
     // 2. Memory resize, RestartContainer: exactly one restart, new cgroup with the new memory.max.
     let generation = resize(&pods, "mem-pod", both("500m", "256Mi")).await?;
@@ -181,6 +206,7 @@ async fn resizes_follow_the_kubelet_rules() -> Result<()> {
     let generation = resize(&pods, "mem-pod", cpu_only).await?;
     let p = wait_condition(&pods, "mem-pod", "PodResizePending", "Deferred").await?;
     ensure!(status_limit(&p, "cpu").as_deref() == Some("500m"));
+    wait_event(&admin, "mem-pod", "ResizeDeferred").await?;
     pods.delete("filler", &DeleteParams::default()).await?;
     let done = wait_resized(&pods, "mem-pod", generation).await?;
     ensure!(status_limit(&done, "cpu").as_deref() == Some("900m"));

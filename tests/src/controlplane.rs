@@ -19,6 +19,9 @@ use crate::process::Process;
 /// `kube-scheduler`. Relative paths are taken from the workspace root.
 pub const BIN_DIR_ENV: &str = "TAILOR_CONTROLPLANE_BIN";
 
+/// Set to `1` to keep each control plane's temp dir (logs, certificates, kubeconfigs) after it stops.
+pub const KEEP_DIR_ENV: &str = "TAILOR_KEEP_CONTROLPLANE";
+
 /// The binaries [`ControlPlane::start`] needs in the bin folder.
 pub const BINARIES: [&str; 4] = [
     "etcd",
@@ -37,6 +40,7 @@ pub const SERVICE_ACCOUNT_ISSUER: &str = "https://kubernetes.default.svc.cluster
 const TOKEN_SECONDS: i64 = 24 * 3600;
 const POLL: Duration = Duration::from_millis(100);
 const LOG_TAIL_LINES: usize = 40;
+const PORT_RACE_ATTEMPTS: u32 = 3;
 
 /// The folder with the control-plane binaries: `$TAILOR_CONTROLPLANE_BIN`, or
 /// `<workspace>/.build/controlplane/bin` where `make controlplane` puts them.
@@ -50,6 +54,20 @@ pub fn default_bin_dir() -> PathBuf {
         Some(dir) => root.join(dir),
         None => root.join(".build/controlplane/bin"),
     }
+}
+
+/// Wall time of each start-up phase; the phases run one after the other.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StartupTimes {
+    /// Certificates, temp dir and etcd until `/health` is true.
+    pub etcd: Duration,
+    /// kube-apiserver until `/readyz` is ok (RBAC bootstrap, priority classes…).
+    pub apiserver: Duration,
+    /// Controller manager and scheduler until ServiceAccount `default/default` exists.
+    pub controllers: Duration,
+    /// All of the above.
+    pub total: Duration,
 }
 
 /// How to start a control plane. `Options::default()` is what [`ControlPlane::start`] uses.
@@ -87,7 +105,7 @@ pub struct ControlPlane {
     pki: Pki,
     api_url: String,
     admin_kubeconfig: PathBuf,
-    startup: Duration,
+    startup: StartupTimes,
     dir: tempfile::TempDir,
 }
 
@@ -100,6 +118,27 @@ impl ControlPlane {
 
     /// Starts a control plane with the given options; see [`ControlPlane::start`].
     pub async fn start_with(options: Options) -> Result<Self, Error> {
+        let mut attempt = 1;
+        loop {
+            match Self::start_once(&options).await {
+                // Free ports are chosen before the components bind them, so a parallel test can
+                // take one in between; that start-up is thrown away and repeated on new ports.
+                Err(Error::Exited { log_tail, .. })
+                    if attempt < PORT_RACE_ATTEMPTS
+                        && log_tail.contains("address already in use") =>
+                {
+                    tracing::warn!(
+                        attempt,
+                        "a control-plane port was taken meanwhile; retrying"
+                    );
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    async fn start_once(options: &Options) -> Result<Self, Error> {
         let begin = Instant::now();
         let binary = |name: &str| options.bin_dir.join(name);
         let missing: Vec<String> = BINARIES
@@ -168,7 +207,7 @@ impl ControlPlane {
             pki,
             api_url,
             admin_kubeconfig,
-            startup: Duration::ZERO,
+            startup: StartupTimes::default(),
             dir,
         };
 
@@ -195,6 +234,7 @@ impl ControlPlane {
                 etcd_healthy(etcd_client)
             })
             .await?;
+        plane.startup.etcd = begin.elapsed();
 
         let mut apiserver_args = vec![
             format!("--etcd-servers={etcd_url}"),
@@ -228,6 +268,7 @@ impl ControlPlane {
                 api_ready(admin_client.clone())
             })
             .await?;
+        plane.startup.apiserver = begin.elapsed() - plane.startup.etcd;
 
         let kcm_kubeconfig = kubeconfig::write(
             &kubeconfig_dir.join("kube-controller-manager.kubeconfig"),
@@ -290,8 +331,14 @@ impl ControlPlane {
                 || default_service_account_exists(admin_client.clone()),
             )
             .await?;
-        plane.startup = begin.elapsed();
-        tracing::info!(startup_seconds = plane.startup.as_secs_f64(), api = %plane.api_url, "control plane ready");
+        plane.startup.total = begin.elapsed();
+        plane.startup.controllers =
+            plane.startup.total - plane.startup.etcd - plane.startup.apiserver;
+        tracing::info!(
+            startup_seconds = plane.startup.total.as_secs_f64(),
+            api = %plane.api_url,
+            "control plane ready"
+        );
         Ok(plane)
     }
 
@@ -322,6 +369,11 @@ impl ControlPlane {
 
     /// Wall time from [`ControlPlane::start`] until the control plane was usable.
     pub fn startup_duration(&self) -> Duration {
+        self.startup.total
+    }
+
+    /// How the start-up time split into its phases.
+    pub fn startup_times(&self) -> StartupTimes {
         self.startup
     }
 
@@ -497,6 +549,10 @@ impl Drop for ControlPlane {
         // Reverse start order: dependents first, etcd last.
         while let Some(process) = self.processes.pop() {
             drop(process);
+        }
+        if std::env::var_os(KEEP_DIR_ENV).is_some_and(|v| v == "1") {
+            self.dir.disable_cleanup(true);
+            eprintln!("kept control-plane dir {}", self.dir.path().display());
         }
     }
 }

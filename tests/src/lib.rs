@@ -28,8 +28,8 @@ mod pki;
 mod process;
 
 pub use controlplane::{
-    BIN_DIR_ENV, BINARIES, ControlPlane, Options, SERVICE_ACCOUNT_ISSUER, SERVICE_CIDR,
-    default_bin_dir,
+    BIN_DIR_ENV, BINARIES, ControlPlane, KEEP_DIR_ENV, Options, SERVICE_ACCOUNT_ISSUER,
+    SERVICE_CIDR, StartupTimes, default_bin_dir,
 };
 pub use error::Error;
 pub use kubeconfig::{client_from_kubeconfig, install_crypto_provider};

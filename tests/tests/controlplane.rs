@@ -274,3 +274,71 @@ fn a_panicking_test_leaves_no_process_or_directory_behind() -> Result<()> {
     assert!(!dir.exists(), "{} was not removed", dir.display());
     Ok(())
 }
+
+#[tokio::test]
+async fn scheduler_binds_a_pod_to_a_node_registered_with_a_node_identity() -> Result<()> {
+    use k8s_openapi::api::core::v1::Node;
+
+    let cp = ControlPlane::start().await?;
+    let admin = cp.admin_client().await?;
+    let kubelet = cp.node_client("node-a").await?;
+
+    let node = |name: &str| -> Result<Node> {
+        let resources = serde_json::json!({ "cpu": "2", "memory": "4Gi", "pods": "110" });
+        Ok(serde_json::from_value(serde_json::json!({
+            "metadata": { "name": name, "labels": { "kubernetes.io/hostname": name } },
+            "status": {
+                "capacity": resources,
+                "allocatable": resources,
+                "conditions": [{ "type": "Ready", "status": "True", "reason": "KubeletReady" }]
+            }
+        }))?)
+    };
+    let nodes = Api::<Node>::all(kubelet.clone());
+    nodes
+        .create(&PostParams::default(), &node("node-a")?)
+        .await?;
+    // NodeRestriction: a kubelet may only register itself.
+    assert!(is_forbidden(
+        &nodes.create(&PostParams::default(), &node("node-b")?).await
+    ));
+
+    Api::<Namespace>::all(admin.clone())
+        .create(
+            &PostParams::default(),
+            &Namespace {
+                metadata: meta("sched"),
+                ..Namespace::default()
+            },
+        )
+        .await?;
+    let pod: Pod = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "p" },
+        "spec": {
+            "containers": [{
+                "name": "c",
+                "image": "registry.invalid/c:1",
+                "resources": { "requests": { "cpu": "100m", "memory": "64Mi" } }
+            }],
+            // The node lifecycle controller may taint a node whose kubelet never renews its lease.
+            "tolerations": [{ "operator": "Exists" }]
+        }
+    }))?;
+    let pods = Api::<Pod>::namespaced(admin, "sched");
+    pods.create(&PostParams::default(), &pod).await?;
+    eventually(
+        "the scheduler to bind the pod to node-a",
+        Duration::from_secs(60),
+        || {
+            let pods = pods.clone();
+            async move {
+                let pod = pods.get("p").await?;
+                Ok(pod.spec.and_then(|s| s.node_name).as_deref() == Some("node-a"))
+            }
+        },
+    )
+    .await?;
+    // The Node authorizer lets the kubelet read pods bound to it.
+    Api::<Pod>::namespaced(kubelet, "sched").get("p").await?;
+    Ok(())
+}

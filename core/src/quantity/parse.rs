@@ -156,7 +156,9 @@ pub(super) fn parse(s: &str) -> Result<Quantity, QuantityError> {
     let denom_len = i64::try_from(scanned.denom.len()).map_err(|_| out_of_range())?;
 
     let mut nanos = if base == 10 {
-        shift10(digits, exponent - denom_len + 9).ok_or_else(out_of_range)?
+        // Saturating is exact enough: a shift past ±i64 is far beyond both the nano floor and the range limit.
+        let shift = exponent.saturating_sub(denom_len).saturating_add(9);
+        shift10(digits, shift).ok_or_else(out_of_range)?
     } else {
         let power = 1i128.checked_shl(u32::try_from(exponent).map_err(|_| out_of_range())?);
         let scaled = power

@@ -93,6 +93,17 @@ fn junk_is_a_typed_error() {
 }
 
 #[test]
+fn extreme_exponents_neither_panic_nor_wrap() {
+    // Found by the fuzzer (an exponent near i64::MAX overflowed the scale arithmetic).
+    let huge = format!(".10e{}", i64::MAX);
+    assert!(matches!(Quantity::parse(&huge), Err(QuantityError::OutOfRange(_))));
+    assert_eq!(canon(&format!("0e{}", i64::MAX)), "0");
+    assert_eq!(canon(&format!("5e{}", i64::MIN)), "1e-9");
+    assert_eq!(canon(&format!("-5e{}", i64::MIN)), "-1e-9");
+    assert!(matches!(Quantity::parse("1e9223372036854775808"), Err(QuantityError::Suffix(_))));
+}
+
+#[test]
 fn integer_units_round_away_from_zero() {
     assert_eq!(MilliCpu::parse("0.1m"), Ok(MilliCpu(1)));
     assert_eq!(MilliCpu::parse("-0.1m"), Ok(MilliCpu(-1)));

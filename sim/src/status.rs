@@ -261,3 +261,205 @@ fn terminated(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pod::{PodTimings, SimPod};
+    use crate::workload::Workload;
+    use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, ResourceRequirements};
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + s).unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+
+    fn sim(annotation: &str) -> SimPod {
+        let q = |c: &str, m: &str| -> BTreeMap<String, Quantity> {
+            [
+                ("cpu".to_string(), Quantity(c.into())),
+                ("memory".to_string(), Quantity(m.into())),
+            ]
+            .into()
+        };
+        let mut pod = Pod::default();
+        pod.metadata.name = Some("p".into());
+        pod.metadata.uid = Some("u-1".into());
+        pod.metadata.generation = Some(3);
+        pod.metadata.annotations = Some(
+            [(
+                crate::workload::WORKLOAD_ANNOTATION.to_string(),
+                annotation.to_string(),
+            )]
+            .into(),
+        );
+        pod.spec = Some(PodSpec {
+            containers: vec![Container {
+                name: "app".into(),
+                image: Some("img:1".into()),
+                resources: Some(ResourceRequirements {
+                    requests: Some(q("250m", "64Mi")),
+                    limits: Some(q("500m", "96Mi")),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        let wl =
+            Workload::from_json(r#"{"kind":"constant","cpu":"1m","memory":"1Mi"}"#).expect("model");
+        let timings = PodTimings {
+            start_delay_ms: 1000,
+            ready_delay_ms: 1000,
+            backoff_base_ms: 10_000,
+        };
+        SimPod::new(&pod, 9, "10.244.1.5".into(), &wl, &timings, t(0))
+    }
+
+    fn scheduled() -> PodCondition {
+        PodCondition {
+            type_: "PodScheduled".into(),
+            status: "True".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn pending_then_running_then_ready() {
+        let timings = PodTimings {
+            start_delay_ms: 1000,
+            ready_delay_ms: 1000,
+            backoff_base_ms: 10_000,
+        };
+        let mut p = sim(r#"{"kind":"constant","cpu":"100m","memory":"8Mi"}"#);
+        let mut clock = ConditionClock::default();
+        let s = build_status(
+            &p,
+            &mut clock,
+            &[scheduled()],
+            "10.200.0.11",
+            Runtime::Containerd,
+            t(0),
+        );
+        assert_eq!(s.phase.as_deref(), Some("Pending"));
+        assert_eq!(s.qos_class.as_deref(), Some("Burstable"));
+        assert_eq!(s.observed_generation, Some(3));
+        let cs = &s.container_statuses.clone().unwrap_or_default()[0];
+        assert!(cs.container_id.is_none());
+        assert_eq!(
+            cs.state
+                .as_ref()
+                .and_then(|s| s.waiting.as_ref())
+                .and_then(|w| w.reason.as_deref()),
+            Some("ContainerCreating")
+        );
+        assert_eq!(
+            cs.allocated_resources
+                .as_ref()
+                .and_then(|a| a.get("memory"))
+                .map(|q| q.0.as_str()),
+            Some("64Mi")
+        );
+        let conds = s.conditions.clone().unwrap_or_default();
+        assert!(
+            conds.iter().any(|c| c.type_ == "PodScheduled"),
+            "carried over"
+        );
+        assert!(conds.iter().any(|c| c.type_ == "Ready"
+            && c.status == "False"
+            && c.observed_generation == Some(3)));
+
+        p.step(t(1), 4, &timings);
+        let s = build_status(
+            &p,
+            &mut clock,
+            &[scheduled()],
+            "10.200.0.11",
+            Runtime::Containerd,
+            t(1),
+        );
+        assert_eq!(s.phase.as_deref(), Some("Running"));
+        let cs = &s.container_statuses.clone().unwrap_or_default()[0];
+        assert!(!cs.ready);
+        assert_eq!(cs.started, Some(true));
+        let id = cs.container_id.clone().unwrap_or_default();
+        assert!(
+            id.starts_with("containerd://") && id.len() == 13 + 64,
+            "{id}"
+        );
+        let limits = cs
+            .resources
+            .as_ref()
+            .and_then(|r| r.limits.clone())
+            .unwrap_or_default();
+        assert_eq!(limits.get("cpu").map(|q| q.0.as_str()), Some("500m"));
+        assert_eq!(limits.get("memory").map(|q| q.0.as_str()), Some("96Mi"));
+
+        let s = build_status(
+            &p,
+            &mut clock,
+            &[scheduled()],
+            "10.200.0.11",
+            Runtime::Containerd,
+            t(2),
+        );
+        let ready = s
+            .conditions
+            .unwrap_or_default()
+            .into_iter()
+            .find(|c| c.type_ == "Ready")
+            .expect("Ready");
+        assert_eq!(ready.status, "True");
+        assert_eq!(ready.last_transition_time, Some(Time(t(2))));
+        assert_eq!(s.pod_ip.as_deref(), Some("10.244.1.5"));
+    }
+
+    #[test]
+    fn oom_shows_in_last_state_and_resize_conditions_render() {
+        let timings = PodTimings {
+            start_delay_ms: 0,
+            ready_delay_ms: 0,
+            backoff_base_ms: 10_000,
+        };
+        let mut p = sim(r#"{"kind":"leak","cpu":"10m","memory":"60Mi","leak_per_second":"40Mi"}"#);
+        let mut clock = ConditionClock::default();
+        p.step(t(0), 4, &timings);
+        p.step(t(1), 4, &timings);
+        let first = p.containers[0].id.clone();
+        for s in 2..6 {
+            p.step(t(s), 4, &timings);
+        }
+        p.resize_pending = Some(crate::pod::OwnedCondition {
+            reason: "Deferred".into(),
+            message: "Node didn't have enough resource: cpu".into(),
+            since: t(4),
+            generation: 3,
+        });
+        let s = build_status(&p, &mut clock, &[], "h", Runtime::Crio, t(5));
+        let cs = &s.container_statuses.clone().unwrap_or_default()[0];
+        assert!(cs.restart_count >= 1);
+        let term = cs
+            .last_state
+            .as_ref()
+            .and_then(|l| l.terminated.clone())
+            .expect("lastState.terminated");
+        assert_eq!(term.reason.as_deref(), Some("OOMKilled"));
+        assert_eq!(term.exit_code, 137);
+        let last_id = term.container_id.clone().unwrap_or_default();
+        assert!(last_id.starts_with("cri-o://"));
+        assert_ne!(
+            Some(last_id),
+            cs.container_id,
+            "lastState names the previous instance"
+        );
+        assert_ne!(cs.container_id, Some(first.uri(Runtime::Crio)));
+        let pending = s
+            .conditions
+            .unwrap_or_default()
+            .into_iter()
+            .find(|c| c.type_ == "PodResizePending")
+            .expect("pending");
+        assert_eq!(pending.reason.as_deref(), Some("Deferred"));
+        assert_eq!(pending.observed_generation, Some(3));
+        assert_eq!(pending.status, "True");
+    }
+}

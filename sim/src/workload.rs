@@ -536,6 +536,30 @@ mod tests {
         Ok(())
     }
 
+    #[test]
+    fn trace_model_replays_a_shared_trace() -> Result<(), WorkloadError> {
+        let json = r#"{"kind":"trace","format":"bitbrains","path":"/work/shared/traces/bitbrains-rnd/2013-7/1.csv","speedup":300}"#;
+        let w = Workload::from_json(json)?;
+        let Model::Trace { trace, .. } = &w.model else {
+            return Err(WorkloadError::Invalid("not a trace".into()));
+        };
+        // speedup 300: one 5-minute trace sample per wall second.
+        assert_eq!(w.demand(0).cpu_millis, trace.samples()[0].cpu_millis);
+        assert_eq!(w.demand(1000).anon_bytes, trace.samples()[1].memory_bytes);
+        let noisy = Workload::from_json(&json.replace(
+            "\"speedup\":300",
+            "\"speedup\":300,\"noise_percent\":10,\"seed\":3",
+        ))?;
+        let base = w.demand(5000).cpu_millis;
+        let n = noisy.demand(5000).cpu_millis;
+        assert!(
+            n * 100 >= base * 90 && n * 100 <= base * 110,
+            "{n} vs {base}"
+        );
+        assert!(Workload::from_json(&json.replace("1.csv", "missing.csv")).is_err());
+        Ok(())
+    }
+
     proptest! {
         #[test]
         fn parser_never_panics(s in "\\PC{0,120}") {

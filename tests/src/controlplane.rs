@@ -96,8 +96,8 @@ impl Default for Options {
 /// A running etcd + kube-apiserver + kube-controller-manager + kube-scheduler on 127.0.0.1, with TLS,
 /// `Node,RBAC` authorization, the default admission plugins plus NodeRestriction, and
 /// ServiceAccount token signing. Everything runs from a private temp dir and is killed (and the
-/// dir removed) when this value drops, also when a test panics; component log tails are printed
-/// to stderr in that case.
+/// dir removed) when this value drops, also when a test panics. On drop the components' log tails
+/// go to stderr, which `cargo test` shows only for failing tests.
 #[derive(Debug)]
 pub struct ControlPlane {
     // Field order matters: processes must die before the temp dir is removed.
@@ -538,14 +538,19 @@ impl ControlPlane {
 
 impl Drop for ControlPlane {
     fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!(
-                "test failed; control plane in {} (API {}):\n{}",
-                self.dir.path().display(),
-                self.api_url,
-                self.log_tails(LOG_TAIL_LINES)
-            );
-        }
+        // Always written: the test harness captures it and shows it only for failed tests, which
+        // also covers tests that fail by returning `Err` (no panic to detect here).
+        let cause = if std::thread::panicking() {
+            "panicked"
+        } else {
+            "ended"
+        };
+        eprintln!(
+            "test {cause}; control plane in {} (API {}) stops now. Component logs:\n{}",
+            self.dir.path().display(),
+            self.api_url,
+            self.log_tails(LOG_TAIL_LINES)
+        );
         // Reverse start order: dependents first, etcd last.
         while let Some(process) = self.processes.pop() {
             drop(process);

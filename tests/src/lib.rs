@@ -6,7 +6,8 @@
 //! ServiceAccount token signing. It hands out an admin client and clients/kubeconfigs for any
 //! ServiceAccount (TokenRequest API) or node identity, so every Tailor component is tested with its
 //! own RBAC. Dropping the [`ControlPlane`] kills every process and removes its temp dir, also when
-//! the test panics (then the components' log tails are printed).
+//! the test panics; the components' log tails then go to stderr, which `cargo test` shows for
+//! failing tests only.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), tailor_tests::Error> {

@@ -194,6 +194,35 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn tail_is_the_suffix_of_any_log(
+            lines in proptest::collection::vec("[^\r\n]{0,40}", 0..50),
+            n in 0usize..60,
+        ) {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("log");
+            std::fs::write(&path, lines.join("\n")).expect("write");
+            let expected: Vec<&str> = lines.iter().map(String::as_str).collect();
+            // `lines()` drops one trailing empty line, as a log reader should.
+            let mut expected: Vec<&str> = expected;
+            if expected.last() == Some(&"") {
+                expected.pop();
+            }
+            let want = expected[expected.len().saturating_sub(n)..].join("\n");
+            proptest::prop_assert_eq!(tail(&path, n), want);
+        }
+
+        #[test]
+        fn tail_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..4096)) {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("log");
+            std::fs::write(&path, &bytes).expect("write");
+            let out = tail(&path, 5);
+            proptest::prop_assert!(out.lines().count() <= 5);
+        }
+    }
+
     fn is_zombie(pid: i32) -> bool {
         std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .map(|s| {

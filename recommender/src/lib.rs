@@ -2,8 +2,12 @@
 //! container (tailor-core's model and estimators) and writes recommendations into the status of the
 //! `VerticalPodAutoscaler` objects that name it.
 
+pub mod checkpoint;
+pub mod import;
 pub mod ingest;
 pub mod metrics;
 pub mod model;
 pub mod pods;
+pub mod recommend;
 pub mod state;
+pub mod status;

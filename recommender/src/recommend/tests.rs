@@ -1,0 +1,289 @@
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use tailor_core::quantity::{Bytes, MilliCpu};
+use tailor_core::report::{
+    ContainerRef, ContainerReport, CpuSummary, MemorySummary, cpu_bucket_for_millicores,
+};
+use tailor_k8s::crd::vpa::{PodResourcePolicy, VerticalPodAutoscalerSpec};
+
+use super::*;
+use crate::model::ModelOptions;
+use crate::pods::tests::{NoLookup, pod};
+
+const T0: i64 = 1_800_000_000_000;
+
+fn vpa(kind: &str, name: &str, policies: Vec<ContainerResourcePolicy>) -> VerticalPodAutoscaler {
+    let mut v = VerticalPodAutoscaler::new(
+        "db-vpa",
+        VerticalPodAutoscalerSpec {
+            target_ref: k8s_openapi::api::autoscaling::v1::CrossVersionObjectReference {
+                api_version: Some("apps/v1".into()),
+                kind: kind.into(),
+                name: name.into(),
+            },
+            resource_policy: Some(PodResourcePolicy {
+                container_policies: policies,
+            }),
+            ..VerticalPodAutoscalerSpec::default()
+        },
+    );
+    v.metadata = ObjectMeta {
+        namespace: Some("shop".into()),
+        generation: Some(4),
+        ..v.metadata
+    };
+    v
+}
+
+fn fed_model(minutes: i64, millicores: u64, memory: u64) -> Model {
+    let mut model = Model::new(ModelOptions::upstream());
+    let key = ContainerKey::new(
+        WorkloadKey::new("shop", WorkloadKind::StatefulSet, "db"),
+        "app",
+    );
+    for i in 0..minutes {
+        let start = T0 + i * 60_000;
+        let r = ContainerReport {
+            container: ContainerRef {
+                namespace: "shop".into(),
+                pod: "db-0".into(),
+                pod_uid: "u1".into(),
+                container: "app".into(),
+                container_id: "c".into(),
+            },
+            interval_start_ms: start,
+            interval_end_ms: start + 60_000,
+            samples: 6,
+            startup: false,
+            started_ms: None,
+            cpu: CpuSummary {
+                histogram: BTreeMap::from([(cpu_bucket_for_millicores(millicores), 6)]),
+                ..CpuSummary::default()
+            },
+            memory: MemorySummary {
+                working_set_peak_bytes: memory,
+                current_peak_bytes: memory,
+                ..MemorySummary::default()
+            },
+        };
+        model.apply_container(key.clone(), &r, Timestamp::from_unix_millis(start));
+    }
+    model
+}
+
+fn pods() -> PodIndex {
+    let mut index = PodIndex::default();
+    index.apply(&pod("u1", "node-a", "db"), &NoLookup);
+    index
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_unix_millis(T0 + 3 * 3_600_000)
+}
+
+fn cond<'a>(s: &'a VerticalPodAutoscalerStatus, t: &str) -> &'a str {
+    s.condition(t).map_or("absent", |c| c.status.as_str())
+}
+
+#[test]
+fn recommends_with_history_and_reports_conditions() {
+    let model = fed_model(120, 250, 200 << 20);
+    let out = compute(
+        &vpa("StatefulSet", "db", vec![]),
+        &model,
+        &pods(),
+        None,
+        &RecommendConfig::default(),
+        now(),
+    );
+    let rec = out.status.recommendation.as_ref().expect("recommendation");
+    let app = &rec.container_recommendations[0];
+    assert_eq!(app.container_name, "app");
+    let target = parse_resources(&app.target);
+    // P90 of 250m is the bucket end (≤5 % above) plus the 15 % margin.
+    let cpu = target.cpu.expect("cpu").get();
+    assert!((287..=302).contains(&cpu), "{cpu}");
+    // Memory: at least the per-pod minimum of 250Mi (one container).
+    assert!(target.memory.expect("memory") >= Bytes(250 << 20));
+    assert_eq!(
+        cond(&out.status, condition::RECOMMENDATION_PROVIDED),
+        "True"
+    );
+    assert_eq!(
+        cond(&out.status, condition::LOW_CONFIDENCE),
+        "True",
+        "two hours is less than a day"
+    );
+    assert_eq!(cond(&out.status, condition::NO_PODS_MATCHED), "False");
+    assert_eq!(out.status.observed_generation, Some(4));
+}
+
+#[test]
+fn caps_by_policy_and_largest_node_and_keeps_uncapped_target() {
+    let model = fed_model(120, 2000, 200 << 20);
+    let policy = ContainerResourcePolicy {
+        container_name: Some("*".into()),
+        max_allowed: Some(BTreeMap::from([("cpu".into(), Quantity("1".into()))])),
+        min_allowed: Some(BTreeMap::from([("memory".into(), Quantity("1Gi".into()))])),
+        ..ContainerResourcePolicy::default()
+    };
+    let node = Resources::new(MilliCpu(800), Bytes(8 << 30));
+    let out = compute(
+        &vpa("StatefulSet", "db", vec![policy]),
+        &model,
+        &pods(),
+        Some(node),
+        &RecommendConfig::default(),
+        now(),
+    );
+    let app = &out
+        .status
+        .recommendation
+        .expect("rec")
+        .container_recommendations[0];
+    let target = parse_resources(&app.target);
+    assert_eq!(
+        target.cpu,
+        Some(MilliCpu(800)),
+        "the node is smaller than maxAllowed"
+    );
+    assert_eq!(
+        target.memory,
+        Some(Bytes(1 << 30)),
+        "minAllowed lifts memory"
+    );
+    let upper = parse_resources(app.upper_bound.as_ref().expect("upper"));
+    assert_eq!(upper.cpu, Some(MilliCpu(800)));
+    let uncapped = parse_resources(app.uncapped_target.as_ref().expect("uncapped"));
+    assert!(uncapped.cpu.expect("cpu") > MilliCpu(2000));
+}
+
+#[test]
+fn controlled_resources_and_off_mode() {
+    let model = fed_model(60, 250, 200 << 20);
+    let cpu_only = ContainerResourcePolicy {
+        container_name: Some("app".into()),
+        controlled_resources: Some(vec!["cpu".into()]),
+        ..ContainerResourcePolicy::default()
+    };
+    let out = compute(
+        &vpa("StatefulSet", "db", vec![cpu_only]),
+        &model,
+        &pods(),
+        None,
+        &RecommendConfig::default(),
+        now(),
+    );
+    let app = &out
+        .status
+        .recommendation
+        .expect("rec")
+        .container_recommendations[0];
+    assert_eq!(app.target.keys().collect::<Vec<_>>(), vec!["cpu"]);
+
+    let off = ContainerResourcePolicy {
+        container_name: Some("app".into()),
+        mode: Some(ContainerScalingMode::Off),
+        ..ContainerResourcePolicy::default()
+    };
+    let out = compute(
+        &vpa("StatefulSet", "db", vec![off]),
+        &model,
+        &pods(),
+        None,
+        &RecommendConfig::default(),
+        now(),
+    );
+    assert!(out.status.recommendation.is_none());
+    assert_eq!(
+        cond(&out.status, condition::RECOMMENDATION_PROVIDED),
+        "False"
+    );
+}
+
+#[test]
+fn no_pods_and_no_history() {
+    let model = Model::new(ModelOptions::default());
+    let out = compute(
+        &vpa("Deployment", "ghost", vec![]),
+        &model,
+        &PodIndex::default(),
+        None,
+        &RecommendConfig::default(),
+        now(),
+    );
+    assert_eq!(cond(&out.status, condition::NO_PODS_MATCHED), "True");
+    assert_eq!(
+        cond(&out.status, condition::RECOMMENDATION_PROVIDED),
+        "False"
+    );
+    assert!(out.status.recommendation.is_none());
+}
+
+#[test]
+fn history_outlives_pods() {
+    let model = fed_model(60, 250, 200 << 20);
+    let out = compute(
+        &vpa("StatefulSet", "db", vec![]),
+        &model,
+        &PodIndex::default(),
+        None,
+        &RecommendConfig::default(),
+        now(),
+    );
+    assert!(out.status.recommendation.is_some());
+    assert_eq!(cond(&out.status, condition::NO_PODS_MATCHED), "True");
+}
+
+#[test]
+fn unsupported_targets() {
+    let model = Model::new(ModelOptions::default());
+    let out = compute(
+        &vpa("Pod", "x", vec![]),
+        &model,
+        &pods(),
+        None,
+        &RecommendConfig::default(),
+        now(),
+    );
+    assert_eq!(cond(&out.status, condition::CONFIG_UNSUPPORTED), "True");
+    let out = compute(
+        &vpa("Deployment", "", vec![]),
+        &model,
+        &pods(),
+        None,
+        &RecommendConfig::default(),
+        now(),
+    );
+    assert_eq!(cond(&out.status, condition::CONFIG_UNSUPPORTED), "True");
+}
+
+#[test]
+fn unchanged_inputs_give_an_identical_status() {
+    let model = fed_model(60, 250, 200 << 20);
+    let mut v = vpa("StatefulSet", "db", vec![]);
+    let first = compute(
+        &v,
+        &model,
+        &pods(),
+        None,
+        &RecommendConfig::default(),
+        now(),
+    );
+    v.status = Some(first.status.clone());
+    let later = Timestamp::from_unix_millis(now().unix_millis() + 1);
+    let second = compute(
+        &v,
+        &model,
+        &pods(),
+        None,
+        &RecommendConfig::default(),
+        later,
+    );
+    assert_eq!(
+        first.status, second.status,
+        "transition times are kept, so no write is needed"
+    );
+}

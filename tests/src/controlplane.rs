@@ -72,7 +72,6 @@ pub struct StartupTimes {
 
 /// How to start a control plane. `Options::default()` is what [`ControlPlane::start`] uses.
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub struct Options {
     /// Folder with the binaries; see [`default_bin_dir`].
     pub bin_dir: PathBuf,
@@ -80,6 +79,10 @@ pub struct Options {
     pub timeout: Duration,
     /// Extra `--flag=value` arguments for kube-apiserver (e.g. feature gates).
     pub extra_apiserver_args: Vec<String>,
+    /// Extra `--flag=value` arguments for kube-controller-manager.
+    pub extra_controller_manager_args: Vec<String>,
+    /// Extra `--flag=value` arguments for kube-scheduler.
+    pub extra_scheduler_args: Vec<String>,
 }
 
 impl Default for Options {
@@ -89,6 +92,8 @@ impl Default for Options {
             // Generous: a loaded 2-core CI machine may run several test binaries at once.
             timeout: Duration::from_secs(120),
             extra_apiserver_args: Vec::new(),
+            extra_controller_manager_args: Vec::new(),
+            extra_scheduler_args: Vec::new(),
         }
     }
 }
@@ -290,40 +295,40 @@ impl ControlPlane {
                 key: &scheduler.key,
             },
         )?;
+        let mut kcm_args = vec![
+            format!("--kubeconfig={}", kcm_kubeconfig.display()),
+            "--bind-address=127.0.0.1".into(),
+            "--secure-port=0".into(),
+            "--leader-elect=false".into(),
+            // Each controller acts as its own ServiceAccount, as in kubeadm clusters.
+            "--use-service-account-credentials=true".into(),
+            format!(
+                "--service-account-private-key-file={}",
+                sa_private.display()
+            ),
+            format!("--root-ca-file={}", ca.display()),
+            format!("--cluster-signing-cert-file={}", ca.display()),
+            format!(
+                "--cluster-signing-key-file={}",
+                plane.pki.ca_key_file().display()
+            ),
+            format!("--service-cluster-ip-range={SERVICE_CIDR}"),
+            "--controllers=*".into(),
+        ];
+        kcm_args.extend(options.extra_controller_manager_args.iter().cloned());
         plane.spawn(
             "kube-controller-manager",
             &binary("kube-controller-manager"),
-            &[
-                format!("--kubeconfig={}", kcm_kubeconfig.display()),
-                "--bind-address=127.0.0.1".into(),
-                "--secure-port=0".into(),
-                "--leader-elect=false".into(),
-                // Each controller acts as its own ServiceAccount, as in kubeadm clusters.
-                "--use-service-account-credentials=true".into(),
-                format!(
-                    "--service-account-private-key-file={}",
-                    sa_private.display()
-                ),
-                format!("--root-ca-file={}", ca.display()),
-                format!("--cluster-signing-cert-file={}", ca.display()),
-                format!(
-                    "--cluster-signing-key-file={}",
-                    plane.pki.ca_key_file().display()
-                ),
-                format!("--service-cluster-ip-range={SERVICE_CIDR}"),
-                "--controllers=*".into(),
-            ],
+            &kcm_args,
         )?;
-        plane.spawn(
-            "kube-scheduler",
-            &binary("kube-scheduler"),
-            &[
-                format!("--kubeconfig={}", scheduler_kubeconfig.display()),
-                "--bind-address=127.0.0.1".into(),
-                "--secure-port=0".into(),
-                "--leader-elect=false".into(),
-            ],
-        )?;
+        let mut scheduler_args = vec![
+            format!("--kubeconfig={}", scheduler_kubeconfig.display()),
+            "--bind-address=127.0.0.1".into(),
+            "--secure-port=0".into(),
+            "--leader-elect=false".into(),
+        ];
+        scheduler_args.extend(options.extra_scheduler_args.iter().cloned());
+        plane.spawn("kube-scheduler", &binary("kube-scheduler"), &scheduler_args)?;
         plane
             .wait_until(
                 "the controller manager to create ServiceAccount default/default",
@@ -390,10 +395,22 @@ impl ControlPlane {
         namespace: &str,
         name: &str,
     ) -> Result<String, Error> {
+        self.service_account_token_for(namespace, name, &[]).await
+    }
+
+    /// Like [`ControlPlane::service_account_token`], but bound to `audiences` (e.g. the audience a
+    /// receiving component checks with a TokenReview). Empty means the API server's own audience.
+    pub async fn service_account_token_for(
+        &self,
+        namespace: &str,
+        name: &str,
+        audiences: &[&str],
+    ) -> Result<String, Error> {
         let admin = self.admin_client().await?;
         ensure_service_account(&admin, namespace, name).await?;
         let request = TokenRequest {
             spec: TokenRequestSpec {
+                audiences: audiences.iter().map(|a| a.to_string()).collect(),
                 expiration_seconds: Some(TOKEN_SECONDS),
                 ..TokenRequestSpec::default()
             },

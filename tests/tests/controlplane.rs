@@ -208,6 +208,31 @@ async fn token_review_validates_minted_tokens_for_an_auth_delegator() -> Result<
         .await?;
     assert_ne!(rejected.status.and_then(|s| s.authenticated), Some(true));
 
+    // Audience-bound tokens, as a component sends to a peer that reviews them for its own audience.
+    let bound = cp
+        .service_account_token_for("tokens", "agent", &["tailor-recommender"])
+        .await?;
+    let mut for_recommender = review(&bound);
+    for_recommender.spec.audiences = Some(vec!["tailor-recommender".to_string()]);
+    let status = reviews
+        .create(&PostParams::default(), &for_recommender)
+        .await?
+        .status
+        .context("TokenReview without status")?;
+    assert_eq!(status.authenticated, Some(true), "{status:?}");
+    assert_eq!(
+        status.audiences,
+        Some(vec!["tailor-recommender".to_string()])
+    );
+    let wrong_audience = reviews
+        .create(&PostParams::default(), &review(&bound))
+        .await?;
+    assert_ne!(
+        wrong_audience.status.and_then(|s| s.authenticated),
+        Some(true),
+        "a token for another audience must not authenticate against the API server's"
+    );
+
     // A component that verifies peers' tokens needs `system:auth-delegator`, like Tailor's recommender.
     let verifier = Api::<TokenReview>::all(cp.service_account_client("tokens", "verifier").await?);
     assert!(is_forbidden(

@@ -1,5 +1,5 @@
 // Pins the Kubernetes control plane (and etcd) that the end-to-end tests run against.
-// Built by build.sh; never imported by Rust code. Bump K8S and the replace block together.
+// Built by build.sh; never imported by Rust code. Change the pins only with bump.sh.
 module tailor.invalid/tests/controlplane
 
 go 1.26.0

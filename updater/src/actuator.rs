@@ -260,7 +260,7 @@ impl Actuator {
                 secondary,
             };
             if let Err(error) = self.recorder.publish(&ev, &reference).await {
-                tracing::debug!(%error, "publishing an event");
+                tracing::warn!(%error, reason, "publishing an event");
             }
         }
     }

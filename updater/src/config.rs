@@ -108,3 +108,12 @@ impl Args {
         )
     }
 }
+
+/// Parses flags from an argument list (the first item is the program name); for embedding and tests.
+pub fn parse_args<I, T>(args: I) -> Result<Args, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    Args::try_parse_from(args)
+}

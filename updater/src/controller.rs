@@ -167,12 +167,23 @@ impl Controller {
             .await;
         let t = now();
         for (p, applied) in results {
-            if let Applied::Resized { generation } = applied {
-                let memory = self.state.memory.entry(p.uid.clone()).or_default();
-                memory.record_applied(&p.decision, &p.view, generation, &self.state.config, t);
-                if let Some(g) = generation {
-                    self.sent.insert(p.uid.clone(), (t, g));
+            let memory = self.state.memory.entry(p.uid.clone()).or_default();
+            match applied {
+                Applied::Resized { generation } => {
+                    memory.record_applied(&p.decision, &p.view, generation, &self.state.config, t);
+                    if let Some(g) = generation {
+                        self.sent.insert(p.uid.clone(), (t, g));
+                    }
                 }
+                // A rejected or failed write is not retried blindly on every pass.
+                Applied::Failed => {
+                    let until = Timestamp::from_unix_millis(
+                        t.unix_millis() + self.state.config.error_backoff_ms,
+                    );
+                    memory.backoff_until = Some(until);
+                    wake = Some(wake.map_or(until, |w| w.min(until)));
+                }
+                Applied::Evicted | Applied::DryRun | Applied::Nothing => {}
             }
         }
         self.prune(&snapshot);

@@ -24,6 +24,7 @@ use tailor_core::time::Timestamp;
 use tailor_k8s::admin::{self, Readiness};
 use tailor_k8s::{leader, shutdown};
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use crate::actuator::Actuator;
 use crate::config::Args;
@@ -37,11 +38,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let client = kube::Client::try_default()
         .await
         .context("building the Kubernetes client")?;
-    let mut registry = Registry::default();
-    let metrics = Metrics::register(&mut registry);
     let readiness = Readiness::new();
     let on_term = readiness.clone();
     let shutdown = shutdown::on_signal(move || on_term.begin_shutdown());
+    run_until(client, args, readiness, shutdown).await
+}
+
+/// Runs the updater with `client` until `shutdown` is cancelled (tests embed it this way).
+pub async fn run_until(
+    client: kube::Client,
+    args: Args,
+    readiness: Readiness,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut registry = Registry::default();
+    let metrics = Metrics::register(&mut registry);
     let router = admin::router(readiness.clone(), Arc::new(registry));
     let admin_shutdown = shutdown.clone();
     let admin = tokio::spawn(admin::serve(args.admin.addr, router, async move {

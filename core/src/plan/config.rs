@@ -18,6 +18,12 @@ pub struct PlannerConfig {
     pub oom_bump_permille: i64,
     /// … and by at least this many bytes.
     pub oom_min_bump_bytes: i64,
+    /// How long the memory an OOM resize set stays a floor under the recommendation (the recommender needs
+    /// time to learn from the kill; without the floor the next pass would size the pod straight back down).
+    pub oom_floor_ms: i64,
+    /// OOM kills finishing this soon after an OOM resize happened at the old size (the kubelet had not applied
+    /// the new one yet) and do not bump again.
+    pub oom_settle_ms: i64,
     /// How long a `Deferred` resize may wait before it is shrunk, reverted or replaced by an eviction.
     pub deferred_timeout_ms: i64,
     /// How long a `PodResizeInProgress` may last.
@@ -51,6 +57,8 @@ impl Default for PlannerConfig {
             oom_window_ms: 10 * MINUTE,
             oom_bump_permille: 1200,
             oom_min_bump_bytes: 100 * 1024 * 1024,
+            oom_floor_ms: 12 * 60 * MINUTE,
+            oom_settle_ms: 10_000,
             deferred_timeout_ms: 5 * MINUTE,
             in_progress_timeout_ms: 60 * MINUTE,
             error_backoff_ms: 5 * MINUTE,

@@ -4,6 +4,7 @@
 use super::config::PlannerConfig;
 use super::decision::{ContainerChange, Decision, FailureReason, Trigger};
 use super::input::PodView;
+use super::types::Resource;
 use super::units::{Timestamp, at, ms};
 
 /// What kind of change a recorded resize was.
@@ -32,8 +33,20 @@ pub struct PodMemory {
     /// The last attempt that went Infeasible: not retried until the recommendation drops below it.
     pub infeasible: Option<Vec<ContainerChange>>,
     pub backoff_until: Option<Timestamp>,
-    /// `finishedAt` of the latest OOM kill a resize already answered.
+    /// OOM kills that finished at or before this time are answered (the latest kill a resize answered, or the
+    /// end of the settle time after an OOM resize, whichever is later).
     pub oom_handled_at: Option<Timestamp>,
+    /// Memory requests an OOM resize set: floors under the recommendation until they expire, so the next pass
+    /// does not size the pod straight back down to the (stale) recommendation.
+    pub oom_floors: Vec<OomFloor>,
+}
+
+/// A memory request floor left by an OOM resize.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OomFloor {
+    pub container: String,
+    pub memory_bytes: i64,
+    pub until: Timestamp,
 }
 
 impl PodMemory {
@@ -60,6 +73,27 @@ impl PodMemory {
                 self.infeasible = None;
                 if *trigger == Trigger::OomKill {
                     self.note_oom_handled(pod);
+                    // Kills in the next moments happened at the old size, before the kubelet applied this one.
+                    let settle = at(ms(now).saturating_add(cfg.oom_settle_ms));
+                    self.oom_handled_at =
+                        Some(self.oom_handled_at.map_or(settle, |h| h.max(settle)));
+                    let until = at(ms(now).saturating_add(cfg.oom_floor_ms));
+                    for ch in &plan.containers {
+                        let (Some(before), Some(after)) = (
+                            ch.before.requests.get(Resource::Memory),
+                            ch.after.requests.get(Resource::Memory),
+                        ) else {
+                            continue;
+                        };
+                        if after > before {
+                            self.oom_floors.retain(|f| f.container != ch.name);
+                            self.oom_floors.push(OomFloor {
+                                container: ch.name.clone(),
+                                memory_bytes: after,
+                                until,
+                            });
+                        }
+                    }
                 }
             }
             Decision::Revert {
@@ -90,6 +124,14 @@ impl PodMemory {
         });
     }
 
+    /// The active OOM floor of a container at `now`.
+    pub fn oom_floor(&self, container: &str, now: Timestamp) -> Option<i64> {
+        self.oom_floors
+            .iter()
+            .find(|f| f.container == container && ms(f.until) > ms(now))
+            .map(|f| f.memory_bytes)
+    }
+
     fn note_oom_handled(&mut self, pod: &PodView) {
         let latest = pod
             .containers
@@ -106,7 +148,6 @@ impl PodMemory {
 /// Whether every resource the last Infeasible attempt raised is still wanted at least as high (so retrying
 /// would be Infeasible again).
 pub(crate) fn still_infeasible(attempt: &[ContainerChange], planned: &[ContainerChange]) -> bool {
-    use super::types::Resource;
     let mut any_raised = false;
     for old in attempt {
         for r in Resource::ALL {

@@ -32,7 +32,7 @@ pub use decision::{
     UnboostReason, WaitReason,
 };
 pub use input::*;
-pub use memory::{PodMemory, ResizeKind, ResizeRecord};
+pub use memory::{OomFloor, PodMemory, ResizeKind, ResizeRecord};
 pub use pass::{PassState, PodInput};
 pub use qos::compute_qos;
 pub use rate::{RateLimits, TokenBucket};

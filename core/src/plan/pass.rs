@@ -118,6 +118,8 @@ impl<'a> PassState<'a> {
         let Some(recs) = input.recommendation else {
             return held(SkipReason::NoRecommendation);
         };
+        let floored = with_oom_floors(recs, input.memory, self.now);
+        let recs = floored.as_deref().unwrap_or(recs);
         let (trigger, oom) =
             match trigger::evaluate(pod, recs, input.policy, input.memory, self.config, self.now) {
                 Triggered::Fire(t, oom) => (t, oom),
@@ -494,6 +496,32 @@ impl<'a> PassState<'a> {
             b.pdb_disruptions_allowed = b.pdb_disruptions_allowed.map(|d| d - 1);
         }
     }
+}
+
+/// The recommendation with active OOM floors applied (target and upper bound raised to the floor), or `None`
+/// when no floor is active.
+fn with_oom_floors(
+    recs: &[ContainerRecommendation],
+    memory: &PodMemory,
+    now: Timestamp,
+) -> Option<Vec<ContainerRecommendation>> {
+    if memory.oom_floors.is_empty() {
+        return None;
+    }
+    let mut out = recs.to_vec();
+    let mut any = false;
+    for rec in &mut out {
+        let Some(floor) = memory.oom_floor(&rec.name, now) else {
+            continue;
+        };
+        for values in [&mut rec.target, &mut rec.upper] {
+            if values.get(Resource::Memory).is_some_and(|v| v < floor) {
+                values.set(Resource::Memory, Some(floor));
+                any = true;
+            }
+        }
+    }
+    any.then_some(out)
 }
 
 /// Pods the planner never touches, and why.

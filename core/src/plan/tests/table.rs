@@ -745,3 +745,89 @@ fn decision_labels_are_bounded_strings() {
         "no_headroom"
     );
 }
+
+#[test]
+fn an_oom_resize_is_a_floor_until_it_expires() {
+    let mut w = World::new();
+    let cfg = PlannerConfig::default();
+    let pol = policy(UpdateMode::InPlace);
+    let recs = [rec("app", 1000, 512)];
+    let killed = pod(vec![oom_killed(burstable(), NOW - 1000)]);
+    let mut memory = PodMemory::default();
+    let d = w.plan_at(&killed, &recs, &pol, &memory, NOW);
+    assert!(
+        matches!(
+            d,
+            Decision::Resize {
+                trigger: Trigger::OomKill,
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+    memory.record_applied(&d, &killed, Some(2), &cfg, at(NOW));
+    // The pod now runs at the bumped size; the stale recommendation (512Mi, upper 614Mi) must not undo it.
+    let mut bumped = killed.clone();
+    bumped.containers[0].spec = only_change(&d).after;
+    bumped.containers[0].actual = Some(only_change(&d).after);
+    bumped.generation = 2;
+    bumped.observed_generation = Some(2);
+    let d = w.plan_at(&bumped, &recs, &pol, &memory, NOW + 60_000);
+    assert_eq!(d, Decision::Skip(SkipReason::InSync));
+    // Once the floor expires, the recommendation applies again.
+    let d = w.plan_at(
+        &bumped,
+        &recs,
+        &pol,
+        &memory,
+        NOW + cfg.oom_floor_ms + 60_000,
+    );
+    assert!(
+        matches!(
+            d,
+            Decision::Resize {
+                trigger: Trigger::OutsideBounds,
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn a_kill_right_after_an_oom_resize_does_not_bump_again() {
+    let mut w = World::new();
+    let cfg = PlannerConfig::default();
+    let pol = policy(UpdateMode::InPlace);
+    let recs = [rec("app", 1000, 512)];
+    let killed = pod(vec![oom_killed(burstable(), NOW - 1000)]);
+    let mut memory = PodMemory::default();
+    let d = w.plan_at(&killed, &recs, &pol, &memory, NOW);
+    memory.record_applied(&d, &killed, None, &cfg, at(NOW));
+    // The container was restarted at the old size before the kubelet applied the resize, and was killed again.
+    let mut again = killed.clone();
+    again.containers[0].spec = only_change(&d).after;
+    again.containers[0].actual = Some(only_change(&d).after);
+    again.containers[0].last_termination = Some(Termination {
+        reason: TerminationReason::OomKilled,
+        finished_at: Some(at(NOW + 2000)),
+    });
+    let d = w.plan_at(&again, &recs, &pol, &memory, NOW + 3000);
+    assert_eq!(d, Decision::Skip(SkipReason::InSync));
+    // A kill well after the resize took effect is a new one.
+    again.containers[0].last_termination = Some(Termination {
+        reason: TerminationReason::OomKilled,
+        finished_at: Some(at(NOW + 60_000)),
+    });
+    let d = w.plan_at(&again, &recs, &pol, &memory, NOW + 61_000);
+    assert!(
+        matches!(
+            d,
+            Decision::Resize {
+                trigger: Trigger::OomKill,
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+}

@@ -367,3 +367,92 @@ async fn scheduler_binds_a_pod_to_a_node_registered_with_a_node_identity() -> Re
     Api::<Pod>::namespaced(kubelet, "sched").get("p").await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn default_admission_plugins_apply_limit_ranges_and_quotas() -> Result<()> {
+    use k8s_openapi::api::core::v1::{LimitRange, ResourceQuota};
+
+    let cp = ControlPlane::start().await?;
+    let admin = cp.admin_client().await?;
+    Api::<Namespace>::all(admin.clone())
+        .create(
+            &PostParams::default(),
+            &Namespace {
+                metadata: meta("adm"),
+                ..Namespace::default()
+            },
+        )
+        .await?;
+    let limits: LimitRange = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "defaults" },
+        "spec": { "limits": [{
+            "type": "Container",
+            "defaultRequest": { "cpu": "50m", "memory": "32Mi" },
+            "default": { "cpu": "200m", "memory": "64Mi" }
+        }] }
+    }))?;
+    Api::<LimitRange>::namespaced(admin.clone(), "adm")
+        .create(&PostParams::default(), &limits)
+        .await?;
+    let quota: ResourceQuota = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "small" },
+        "spec": { "hard": { "requests.cpu": "100m" } }
+    }))?;
+    Api::<ResourceQuota>::namespaced(admin.clone(), "adm")
+        .create(&PostParams::default(), &quota)
+        .await?;
+
+    let pod = |name: &str, cpu: Option<&str>| -> Result<Pod> {
+        let resources = match cpu {
+            Some(cpu) => {
+                serde_json::json!({ "requests": { "cpu": cpu }, "limits": { "cpu": cpu } })
+            }
+            None => serde_json::json!({}),
+        };
+        Ok(serde_json::from_value(serde_json::json!({
+            "metadata": { "name": name },
+            "spec": { "containers": [{ "name": "c", "image": "registry.invalid/c:1", "resources": resources }] }
+        }))?)
+    };
+    let pods = Api::<Pod>::namespaced(admin, "adm");
+    // ResourceQuota admission refuses pods until the quota controller has computed usage.
+    eventually(
+        "the first pod to be admitted",
+        Duration::from_secs(30),
+        || {
+            let (pods, body) = (pods.clone(), pod("defaulted", None));
+            async move { Ok(pods.create(&PostParams::default(), &body?).await.is_ok()) }
+        },
+    )
+    .await?;
+    let admitted = pods.get("defaulted").await?;
+    let resources = admitted
+        .spec
+        .context("no spec")?
+        .containers
+        .first()
+        .and_then(|c| c.resources.clone())
+        .context("LimitRanger did not set resources")?;
+    let cpu_request = resources.requests.and_then(|r| r.get("cpu").cloned());
+    assert_eq!(
+        cpu_request.map(|q| q.0).as_deref(),
+        Some("50m"),
+        "LimitRanger default request"
+    );
+
+    let over = pods
+        .create(&PostParams::default(), &pod("greedy", Some("500m"))?)
+        .await;
+    match over {
+        Err(kube::Error::Api(status)) => {
+            assert_eq!(status.code, 403, "{status:?}");
+            assert!(
+                status.message.contains("exceeded quota"),
+                "{}",
+                status.message
+            );
+        }
+        other => bail!("a pod over the quota was not rejected: {other:?}"),
+    }
+    Ok(())
+}

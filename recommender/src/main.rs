@@ -1,5 +1,8 @@
-//! tailor-recommender: not built yet (see README status table).
+//! tailor-recommender: see the library documentation.
 
-fn main() -> anyhow::Result<()> {
-    anyhow::bail!("tailor-recommender is not implemented yet; see the README status table")
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tailor_recommender::run::run(tailor_recommender::args::Args::parse()).await
 }

@@ -198,6 +198,11 @@ impl PodIndex {
             .filter(|(_, p)| !p.finished)
     }
 
+    /// Every pod UID.
+    pub fn uids(&self) -> impl Iterator<Item = &str> {
+        self.pods.keys().map(String::as_str)
+    }
+
     /// Number of pods.
     pub fn len(&self) -> usize {
         self.pods.len()

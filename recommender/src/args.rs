@@ -1,0 +1,220 @@
+//! Command-line flags (each with an environment fallback) and their translation into settings.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Parser};
+use tailor_core::estimate::EstimatorConfig;
+use tailor_core::histogram::PercentileMode;
+use tailor_core::model::AggregateConfig;
+use tailor_k8s::admin::AdminArgs;
+use tailor_k8s::leader::LeaderArgs;
+use tailor_k8s::telemetry::LogArgs;
+
+use crate::ingest::auth::AuthPolicy;
+use crate::model::ModelOptions;
+use crate::recommend::RecommendConfig;
+
+/// tailor-recommender: turns node-agent usage reports into VPA recommendations.
+#[derive(Debug, Clone, Parser)]
+#[command(version, about)]
+pub struct Args {
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    #[command(flatten)]
+    pub log: LogArgs,
+    #[command(flatten)]
+    pub leader: LeaderArgs,
+
+    /// Address of the report endpoint.
+    #[arg(long, env = "TAILOR_LISTEN_ADDR", default_value = "0.0.0.0:8443")]
+    pub listen_addr: SocketAddr,
+    /// PEM certificate chain of the report endpoint.
+    #[arg(long, env = "TAILOR_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of the report endpoint.
+    #[arg(long, env = "TAILOR_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve reports over plain HTTP (tests only: tokens would cross the network in clear).
+    #[arg(long, env = "TAILOR_INSECURE_HTTP", default_value_t = false)]
+    pub insecure_http: bool,
+    /// Largest report body accepted, in bytes.
+    #[arg(long, env = "TAILOR_MAX_REPORT_BYTES", default_value_t = 8 << 20)]
+    pub max_report_bytes: usize,
+
+    /// The node-agent ServiceAccount, as `namespace:name`; the only sender accepted.
+    #[arg(
+        long,
+        env = "TAILOR_AGENT_SERVICE_ACCOUNT",
+        default_value = "tailor:tailor-node-agent"
+    )]
+    pub agent_service_account: String,
+    /// Accept tokens that are not bound to a node (then the report's own `node` field is trusted).
+    #[arg(long, env = "TAILOR_ALLOW_UNBOUND_TOKENS", default_value_t = false)]
+    pub allow_unbound_tokens: bool,
+    /// Audiences the node-agent tokens must carry (default: the API server's).
+    #[arg(
+        long = "token-audience",
+        env = "TAILOR_TOKEN_AUDIENCES",
+        value_delimiter = ','
+    )]
+    pub token_audiences: Vec<String>,
+
+    /// The name VPAs use in `spec.recommenders` to pick this recommender.
+    #[arg(long, env = "TAILOR_RECOMMENDER_NAME", default_value = "tailor")]
+    pub recommender_name: String,
+    /// Also serve VPAs that name no recommender (when Tailor is the cluster's only recommender).
+    #[arg(long, env = "TAILOR_SERVE_UNNAMED_VPAS", default_value_t = false)]
+    pub serve_unnamed_vpas: bool,
+
+    /// Seconds between recommendation passes (an OOM kill triggers one at once).
+    #[arg(
+        long,
+        env = "TAILOR_RECOMMENDATION_INTERVAL_SECONDS",
+        default_value_t = 10
+    )]
+    pub recommendation_interval_seconds: u64,
+    /// Seconds between checkpoint writes (a crash loses at most this much history).
+    #[arg(long, env = "TAILOR_CHECKPOINT_INTERVAL_SECONDS", default_value_t = 60)]
+    pub checkpoint_interval_seconds: u64,
+    /// Namespace of the checkpoint ConfigMaps (the recommender's own).
+    #[arg(long, env = "TAILOR_CHECKPOINT_NAMESPACE", default_value = "tailor")]
+    pub checkpoint_namespace: String,
+    /// Import upstream VerticalPodAutoscalerCheckpoints for workloads without history.
+    #[arg(long, env = "TAILOR_IMPORT_UPSTREAM_CHECKPOINTS", default_value_t = true, action = ArgAction::Set)]
+    pub import_upstream_checkpoints: bool,
+    /// Status and checkpoint writes in flight at once.
+    #[arg(long, env = "TAILOR_WRITE_CONCURRENCY", default_value_t = 10)]
+    pub write_concurrency: usize,
+    /// Compute and log, but never write to the API.
+    #[arg(long, env = "TAILOR_DRY_RUN", default_value_t = false)]
+    pub dry_run: bool,
+
+    /// How long an OOM kill's bump holds as a memory floor, in seconds; 0 is upstream's behaviour.
+    #[arg(long, env = "TAILOR_OOM_FLOOR_HOLD_SECONDS", default_value_t = 24 * 3600)]
+    pub oom_floor_hold_seconds: u64,
+    /// Keep start-up samples out of the steady-state histogram.
+    #[arg(long, env = "TAILOR_STARTUP_SPLIT", default_value_t = true, action = ArgAction::Set)]
+    pub startup_split: bool,
+    /// Count heavy CPU throttling as demand above the limit.
+    #[arg(long, env = "TAILOR_THROTTLING_SIGNAL", default_value_t = true, action = ArgAction::Set)]
+    pub throttling_signal: bool,
+    /// Share of CFS periods throttled from which an interval counts as starved.
+    #[arg(long, env = "TAILOR_THROTTLING_THRESHOLD", default_value_t = 0.1)]
+    pub throttling_threshold: f64,
+    /// Interpolate inside histogram buckets instead of upstream's bucket-end rule.
+    #[arg(long, env = "TAILOR_INTERPOLATE_PERCENTILES", default_value_t = false)]
+    pub interpolate_percentiles: bool,
+    /// Below this many days of history a recommendation is flagged LowConfidence.
+    #[arg(long, env = "TAILOR_LOW_CONFIDENCE_DAYS", default_value_t = 1.0)]
+    pub low_confidence_days: f64,
+    /// Most recommendation gauges exported (bounds the scrape on big clusters).
+    #[arg(long, env = "TAILOR_MAX_RECOMMENDATION_SERIES", default_value_t = 5000)]
+    pub max_recommendation_series: usize,
+}
+
+/// A flag combination that cannot work.
+#[derive(Debug, thiserror::Error)]
+pub enum ArgsError {
+    /// Neither TLS files nor the explicit opt-out.
+    #[error("the report endpoint needs --tls-cert and --tls-key (or --insecure-http for tests)")]
+    NoTls,
+    /// The ServiceAccount flag is not `namespace:name`.
+    #[error("--agent-service-account must be namespace:name, got {0:?}")]
+    ServiceAccount(String),
+}
+
+impl Args {
+    /// Checks flag combinations.
+    pub fn validate(&self) -> Result<(), ArgsError> {
+        if self.tls_cert.is_none() && !self.insecure_http {
+            return Err(ArgsError::NoTls);
+        }
+        self.auth_policy().map(|_| ())
+    }
+
+    /// Who may post reports.
+    pub fn auth_policy(&self) -> Result<AuthPolicy, ArgsError> {
+        let (ns, name) = self
+            .agent_service_account
+            .split_once(':')
+            .filter(|(ns, name)| !ns.is_empty() && !name.is_empty())
+            .ok_or_else(|| ArgsError::ServiceAccount(self.agent_service_account.clone()))?;
+        Ok(AuthPolicy {
+            allow_unbound_tokens: self.allow_unbound_tokens,
+            ..AuthPolicy::service_account(ns, name)
+        })
+    }
+
+    /// Model settings.
+    pub fn model_options(&self) -> ModelOptions {
+        ModelOptions {
+            aggregate: AggregateConfig {
+                oom_floor_hold: Duration::from_secs(self.oom_floor_hold_seconds),
+                ..AggregateConfig::default()
+            },
+            startup_split: self.startup_split,
+            throttling_signal: self.throttling_signal,
+            throttling_threshold: self.throttling_threshold,
+        }
+    }
+
+    /// Recommendation settings.
+    pub fn recommend_config(&self) -> RecommendConfig {
+        let mode = if self.interpolate_percentiles {
+            PercentileMode::Interpolate
+        } else {
+            PercentileMode::BucketEnd
+        };
+        RecommendConfig {
+            estimator: EstimatorConfig {
+                percentile_mode: mode,
+                ..EstimatorConfig::default()
+            },
+            low_confidence_below: self.low_confidence_days,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(extra: &[&str]) -> Args {
+        let mut argv = vec!["tailor-recommender"];
+        argv.extend_from_slice(extra);
+        Args::try_parse_from(argv).expect("parses")
+    }
+
+    #[test]
+    fn defaults_are_safe() {
+        let args = parse(&[]);
+        assert!(matches!(args.validate(), Err(ArgsError::NoTls)));
+        assert!(!args.serve_unnamed_vpas && !args.dry_run && args.startup_split);
+        assert_eq!(args.recommender_name, "tailor");
+        let ok = parse(&["--insecure-http"]);
+        assert!(ok.validate().is_ok());
+        assert_eq!(
+            ok.auth_policy().expect("policy").username,
+            "system:serviceaccount:tailor:tailor-node-agent"
+        );
+    }
+
+    #[test]
+    fn switches_turn_off() {
+        let args = parse(&[
+            "--startup-split",
+            "false",
+            "--oom-floor-hold-seconds",
+            "0",
+            "--insecure-http",
+        ]);
+        let m = args.model_options();
+        assert!(!m.startup_split && m.aggregate.oom_floor_hold.is_zero());
+        assert!(matches!(
+            parse(&["--agent-service-account", "nope", "--insecure-http"]).validate(),
+            Err(ArgsError::ServiceAccount(_))
+        ));
+    }
+}

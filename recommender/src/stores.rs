@@ -1,0 +1,212 @@
+//! Watches: VPAs, nodes, and ReplicaSet/Job metadata into reflector stores; pods straight into the pod index.
+//! Each watch marks its readiness handle once its first list is complete.
+
+use std::collections::HashSet;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use futures::{Stream, StreamExt};
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::core::PartialObjectMeta;
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, reflector, watcher};
+use kube::{Api, Client, Resource};
+use tailor_core::estimate::Resources;
+use tailor_k8s::admin::{Readiness, ReadinessHandle};
+use tailor_k8s::crd::vpa::VerticalPodAutoscaler;
+use tailor_k8s::owner::OwnerLookup;
+use tailor_k8s::quantity::parse_resources;
+use tokio_util::sync::CancellationToken;
+
+use crate::state::Shared;
+
+/// Read-only views of the cluster the recommendation pass uses.
+#[derive(Clone)]
+pub struct Stores {
+    /// VPAs.
+    pub vpas: Store<VerticalPodAutoscaler>,
+    /// Nodes (for the largest allocatable).
+    pub nodes: Store<Node>,
+    replica_sets: Store<PartialObjectMeta<ReplicaSet>>,
+    jobs: Store<PartialObjectMeta<Job>>,
+}
+
+impl Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stores").finish_non_exhaustive()
+    }
+}
+
+impl OwnerLookup for Stores {
+    fn owner_references(
+        &self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Vec<OwnerReference>> {
+        let meta = match kind {
+            "ReplicaSet" => self
+                .replica_sets
+                .get(&ObjectRef::new(name).within(namespace))?
+                .metadata
+                .clone(),
+            "Job" => self
+                .jobs
+                .get(&ObjectRef::new(name).within(namespace))?
+                .metadata
+                .clone(),
+            _ => return None,
+        };
+        Some(meta.owner_references.unwrap_or_default())
+    }
+}
+
+impl Stores {
+    /// The component-wise largest allocatable CPU and memory over all nodes, if any node is known.
+    pub fn largest_node(&self) -> Option<Resources> {
+        self.nodes
+            .state()
+            .iter()
+            .filter_map(|n| n.status.as_ref()?.allocatable.as_ref().map(parse_resources))
+            .map(|r| Resources::new(r.cpu.unwrap_or_default(), r.memory.unwrap_or_default()))
+            .reduce(Resources::max)
+    }
+}
+
+fn spawn_reflector<K, S>(
+    name: &'static str,
+    stream: S,
+    ready: ReadinessHandle,
+    shutdown: CancellationToken,
+) -> Store<K>
+where
+    K: Resource + Clone + Debug + Send + Sync + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
+    S: Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
+{
+    let (store, writer) = reflector::store();
+    let mut events = Box::pin(stream.default_backoff().reflect(writer));
+    tokio::spawn(async move {
+        loop {
+            let event = tokio::select! {
+                () = shutdown.cancelled() => break,
+                event = events.next() => event,
+            };
+            match event {
+                Some(Ok(watcher::Event::InitDone)) => ready.set_ready(),
+                Some(Ok(_)) => {}
+                Some(Err(error)) => tracing::warn!(watch = name, %error, "watch error; retrying"),
+                None => break,
+            }
+        }
+    });
+    store
+}
+
+/// Starts every watch. Pods feed `shared`'s pod index (and resolve owners through the returned stores).
+pub fn start(
+    client: &Client,
+    readiness: &Readiness,
+    shutdown: &CancellationToken,
+    shared: Arc<Shared>,
+) -> Stores {
+    let cfg = watcher::Config::default;
+    let replica_sets = spawn_reflector(
+        "replicasets",
+        watcher(
+            Api::<PartialObjectMeta<ReplicaSet>>::all(client.clone()),
+            cfg(),
+        ),
+        readiness.handle("replicasets"),
+        shutdown.clone(),
+    );
+    let jobs = spawn_reflector(
+        "jobs",
+        watcher(Api::<PartialObjectMeta<Job>>::all(client.clone()), cfg()),
+        readiness.handle("jobs"),
+        shutdown.clone(),
+    );
+    let vpas = spawn_reflector(
+        "vpas",
+        watcher(Api::<VerticalPodAutoscaler>::all(client.clone()), cfg()),
+        readiness.handle("vpas"),
+        shutdown.clone(),
+    );
+    let nodes = spawn_reflector(
+        "nodes",
+        watcher(Api::<Node>::all(client.clone()), cfg()),
+        readiness.handle("nodes"),
+        shutdown.clone(),
+    );
+    let stores = Stores {
+        vpas,
+        nodes,
+        replica_sets,
+        jobs,
+    };
+    let pods = watcher(Api::<Pod>::all(client.clone()), cfg().any_semantic()).default_backoff();
+    tokio::spawn(feed_pods(
+        pods,
+        stores.clone(),
+        shared,
+        readiness.handle("pods"),
+        shutdown.clone(),
+    ));
+    stores
+}
+
+/// Applies pod watch events to the pod index; after a re-list, pods that were not listed are dropped.
+pub async fn feed_pods<S>(
+    stream: S,
+    lookup: Stores,
+    shared: Arc<Shared>,
+    ready: ReadinessHandle,
+    shutdown: CancellationToken,
+) where
+    S: Stream<Item = Result<watcher::Event<Pod>, watcher::Error>> + Send,
+{
+    let mut stream = std::pin::pin!(stream);
+    let mut listed: Option<HashSet<String>> = None;
+    loop {
+        let event = tokio::select! {
+            () = shutdown.cancelled() => break,
+            event = stream.next() => event,
+        };
+        match event {
+            None => break,
+            Some(Err(error)) => tracing::warn!(watch = "pods", %error, "watch error; retrying"),
+            Some(Ok(watcher::Event::Init)) => listed = Some(HashSet::new()),
+            Some(Ok(watcher::Event::InitApply(pod) | watcher::Event::Apply(pod))) => {
+                if let (Some(seen), Some(uid)) = (listed.as_mut(), pod.metadata.uid.as_ref()) {
+                    seen.insert(uid.clone());
+                }
+                shared.pods_mut().apply(&pod, &lookup);
+            }
+            Some(Ok(watcher::Event::Delete(pod))) => {
+                let Some(uid) = pod.metadata.uid.as_deref() else {
+                    continue;
+                };
+                if let Some(workload) = shared.pods_mut().delete(uid).and_then(|p| p.workload) {
+                    shared.model().forget_pod(&workload, uid);
+                }
+            }
+            Some(Ok(watcher::Event::InitDone)) => {
+                if let Some(seen) = listed.take() {
+                    let mut pods = shared.pods_mut();
+                    let gone: Vec<String> = pods
+                        .uids()
+                        .filter(|uid| !seen.contains(*uid))
+                        .map(str::to_owned)
+                        .collect();
+                    for uid in gone {
+                        pods.delete(&uid);
+                    }
+                }
+                ready.set_ready();
+            }
+        }
+    }
+}

@@ -47,7 +47,7 @@ pub struct Args {
     #[arg(
         long,
         env = "TAILOR_AGENT_SERVICE_ACCOUNT",
-        default_value = "tailor:tailor-node-agent"
+        default_value = "tailor-system:tailor-node-agent"
     )]
     pub agent_service_account: String,
     /// Accept tokens that are not bound to a node (then the report's own `node` field is trusted).
@@ -79,7 +79,11 @@ pub struct Args {
     #[arg(long, env = "TAILOR_CHECKPOINT_INTERVAL_SECONDS", default_value_t = 60)]
     pub checkpoint_interval_seconds: u64,
     /// Namespace of the checkpoint ConfigMaps (the recommender's own).
-    #[arg(long, env = "TAILOR_CHECKPOINT_NAMESPACE", default_value = "tailor")]
+    #[arg(
+        long,
+        env = "TAILOR_CHECKPOINT_NAMESPACE",
+        default_value = "tailor-system"
+    )]
     pub checkpoint_namespace: String,
     /// Import upstream VerticalPodAutoscalerCheckpoints for workloads without history.
     #[arg(long, env = "TAILOR_IMPORT_UPSTREAM_CHECKPOINTS", default_value_t = true, action = ArgAction::Set)]
@@ -197,7 +201,7 @@ mod tests {
         assert!(ok.validate().is_ok());
         assert_eq!(
             ok.auth_policy().expect("policy").username,
-            "system:serviceaccount:tailor:tailor-node-agent"
+            "system:serviceaccount:tailor-system:tailor-node-agent"
         );
     }
 

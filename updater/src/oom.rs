@@ -1,5 +1,5 @@
-//! The OOM fast path: a pod whose container was just OOM-killed wakes the planner at once instead of waiting
-//! for the next tick.
+//! Fast paths: a pod whose container was just OOM-killed, or a pod that is starting (not Ready yet, so it may
+//! want a startup boost), wakes the planner at once instead of waiting for the next tick.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -40,4 +40,23 @@ pub fn oom_killed_since(pod: &Pod, since_ms: i64) -> bool {
                             .is_some_and(|f| f.0.as_millisecond() >= since_ms)
                 })
         })
+}
+
+/// Whether `pod` is scheduled, live and not Ready (starting, restarting or crashing): a boost may be due.
+pub fn starting(pod: &Pod) -> bool {
+    let scheduled = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.node_name.as_deref())
+        .is_some_and(|n| !n.is_empty());
+    let status = pod.status.as_ref();
+    let live = pod.metadata.deletion_timestamp.is_none()
+        && matches!(
+            status.and_then(|s| s.phase.as_deref()),
+            Some("Pending" | "Running")
+        );
+    let ready = status
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+    scheduled && live && !ready
 }

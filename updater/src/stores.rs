@@ -20,7 +20,7 @@ use tailor_k8s::owner::OwnerLookup;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::oom::recently_oom_killed;
+use crate::oom::{recently_oom_killed, starting};
 
 /// Read-only views of the cluster.
 #[derive(Clone)]
@@ -124,7 +124,7 @@ where
 }
 
 impl Stores {
-    /// Starts every watch. `wake` is notified when a pod was just OOM-killed, so the pass runs at once.
+    /// Starts every watch. `wake` is notified when a pod was just OOM-killed or is starting, so the pass runs at once.
     pub fn start(
         client: &Client,
         namespace: Option<&str>,
@@ -134,7 +134,7 @@ impl Stores {
     ) -> Self {
         let cfg = watcher::Config::default();
         let on_pod: OnApply<Pod> = Arc::new(move |pod: &Pod| {
-            if recently_oom_killed(pod) {
+            if recently_oom_killed(pod) || starting(pod) {
                 wake.notify_one();
             }
         });

@@ -1,0 +1,102 @@
+//! Startup CPU boost on the real control plane: a starting pod gets more CPU (recorded in its boost-state
+//! annotation), and once it has been Ready for the boost's duration the CPU goes back to the current
+//! recommendation — in place, without a restart.
+
+mod sim_common;
+mod updater_common;
+
+use std::time::Duration;
+
+use anyhow::{Result, ensure};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use serde_json::json;
+use sim_common::{Sim, restart_count};
+use tailor_k8s::crd::vpa::VerticalPodAutoscaler;
+use tailor_tests::ControlPlane;
+use updater_common::*;
+
+fn boost_state(p: &Pod) -> Option<String> {
+    p.metadata
+        .annotations
+        .as_ref()?
+        .get("tailor.dev/boost-state")
+        .cloned()
+}
+
+#[tokio::test]
+async fn a_starting_pod_is_boosted_and_unboosted_to_the_recommendation() -> Result<()> {
+    let cp = ControlPlane::start().await?;
+    let client = cp.admin_client().await?;
+    let _sim = Sim::start(&cp, &["sim-b1"], "8", "8Gi").await?;
+    install_vpa_crd(&client).await?;
+    create_vpa(
+        &client,
+        "boost",
+        "boost",
+        "InPlace",
+        rec(("300m", "64Mi"), ("250m", "50Mi"), ("350m", "100Mi")),
+    )
+    .await?;
+    let vpas: Api<VerticalPodAutoscaler> = Api::namespaced(client.clone(), NS);
+    let boost = json!({"spec": {"startupBoost": {"cpu": {"type": "Factor", "factor": 3, "durationSeconds": 3}}}});
+    vpas.patch("boost", &PatchParams::default(), &Patch::Merge(&boost))
+        .await?;
+    let _updater = start_updater(&client, &[])?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let res = json!({"requests": {"cpu": "300m", "memory": "64Mi"}, "limits": {"cpu": "600m", "memory": "128Mi"}});
+    let workload = r#"{"kind":"constant","cpu":"100m","memory":"32Mi"}"#;
+    create_deployment(
+        &client,
+        deployment("boost", 1, res, "NotRequired", workload)?,
+    )
+    .await?;
+
+    let api: Api<Pod> = Api::namespaced(client.clone(), NS);
+    let lp = ListParams::default().labels("app=boost");
+    let boosted = wait_for("pod boosted", Duration::from_secs(30), || {
+        let (api, lp) = (api.clone(), lp.clone());
+        async move {
+            let ps = api.list(&lp).await?.items;
+            Ok(ps
+                .into_iter()
+                .find(|p| spec_value(p, "limits", "cpu").as_deref() == Some("1800m")))
+        }
+    })
+    .await?;
+    ensure!(
+        boost_state(&boosted)
+            .is_some_and(|s| s.contains("active=1") && s.contains("c=app:0:300m:600m")),
+        "{:?}",
+        boost_state(&boosted)
+    );
+    let name = boosted.metadata.name.clone().unwrap_or_default();
+
+    let unboosted = wait_for("pod unboosted", Duration::from_secs(30), || {
+        let (api, name) = (api.clone(), name.clone());
+        async move {
+            let p = api.get(&name).await?;
+            let back = spec_value(&p, "requests", "cpu").as_deref() == Some("300m")
+                && spec_value(&p, "limits", "cpu").as_deref() == Some("600m")
+                && boost_state(&p).is_some_and(|s| s.contains("active=0"));
+            Ok(back.then_some(p))
+        }
+    })
+    .await?;
+    ensure!(is_ready(&unboosted), "not ready after unboost");
+    ensure!(
+        restart_count(&unboosted) == 0,
+        "restarted {} times",
+        restart_count(&unboosted)
+    );
+    ensure!(
+        unboosted
+            .status
+            .as_ref()
+            .and_then(|s| s.qos_class.as_deref())
+            == Some("Burstable"),
+        "QoS changed"
+    );
+    Ok(())
+}

@@ -34,6 +34,14 @@ if ! [[ "${go_minor}" =~ ^[0-9]+$ ]] || ((go_minor < min_go_minor)); then
 	die "found ${go_version}, but Go 1.${min_go_minor} or newer is required (https://go.dev/doc/install)."
 fi
 
+# Several `make test` runs may share one checkout: build one at a time, and let the others find the
+# finished stamp instead of compiling again. (flock is in util-linux; without it, build unlocked.)
+mkdir -p "$(dirname "${bin}")"
+if command -v flock >/dev/null 2>&1; then
+	exec 9>"${bin}.lock"
+	flock 9
+fi
+
 stamp_file="${bin}/.stamp"
 stamp="$(cat "${here}/go.mod" "${here}/go.sum" "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1) ${go_version}"
 

@@ -40,3 +40,10 @@ unit: controlplane
 
 e2e: controlplane
 	$(CARGO) test -p tailor-tests --locked
+
+# Planner (issue 7): one planning pass over 50 000 pods against a QoS-only baseline pass (goal <= 200 ms).
+.PHONY: bench-planner
+bench-planner:
+	$(CARGO) bench -p tailor-core --bench planner
+
+bench: bench-planner

@@ -78,6 +78,14 @@ pub struct Args {
     /// Never make a resize that restarts a container in `InPlace` mode.
     #[arg(long, env = "TAILOR_NO_RESTART_IN_PLACE", default_value_t = false)]
     pub no_restart_in_place: bool,
+    /// Lower memory limits even without a known working set, relying on the kubelet's best-effort usage check
+    /// (Kubernetes 1.34+). Off by default.
+    #[arg(
+        long,
+        env = "TAILOR_TRUST_KUBELET_MEMORY_CHECK",
+        default_value_t = false
+    )]
+    pub trust_kubelet_memory_check: bool,
     /// Hard maximum of a startup boost, in seconds.
     #[arg(long, env = "TAILOR_BOOST_MAX_SECONDS", default_value_t = 600)]
     pub boost_max_seconds: u32,
@@ -95,6 +103,7 @@ impl Args {
             in_progress_timeout_ms: secs(self.in_progress_timeout_seconds),
             min_replicas: self.min_replicas,
             inplace_allows_restart: !self.no_restart_in_place,
+            memory_limit_decrease_without_usage: self.trust_kubelet_memory_check,
             boost_max_duration_ms: secs(self.boost_max_seconds),
             ..PlannerConfig::default()
         }

@@ -34,6 +34,10 @@ pub struct PlannerConfig {
     pub memory_limit_margin_permille: i64,
     /// … and working set plus at least this many bytes.
     pub memory_limit_margin_min_bytes: i64,
+    /// Lower memory limits even when the working set is unknown, relying on the kubelet's own usage check
+    /// (Kubernetes 1.34+; a refusal comes back as `PodResizeInProgress`/`Error` and is reverted). Off by default:
+    /// the kubelet's check is best-effort and a limit below usage can OOM-kill.
+    pub memory_limit_decrease_without_usage: bool,
     /// Workloads with fewer live pods are never disrupted (VPA `--min-replicas`).
     pub min_replicas: u32,
     /// Whether `InPlace` mode may make a resize that restarts a container (never an eviction).
@@ -64,6 +68,7 @@ impl Default for PlannerConfig {
             error_backoff_ms: 5 * MINUTE,
             memory_limit_margin_permille: 100,
             memory_limit_margin_min_bytes: 32 * 1024 * 1024,
+            memory_limit_decrease_without_usage: false,
             min_replicas: 2,
             inplace_allows_restart: true,
             boost_max_duration_ms: 10 * MINUTE,

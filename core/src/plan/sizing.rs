@@ -219,8 +219,14 @@ fn size_container(
                         .max(cfg.memory_limit_margin_min_bytes),
                 )
             });
-            // Without a known working set the limit stays: lowering it blind risks an OOM kill.
-            let l = floor.map_or(lb, |f| l.max(f).min(lb));
+            // Without a known working set the limit stays (unless configured to trust the kubelet's check):
+            // lowering it blind risks an OOM kill.
+            let blind = if cfg.memory_limit_decrease_without_usage {
+                l
+            } else {
+                lb
+            };
+            let l = floor.map_or(blind, |f| l.max(f).min(lb));
             lim = Some(l);
             if qos == QosClass::Guaranteed {
                 req = l;

@@ -831,3 +831,19 @@ fn a_kill_right_after_an_oom_resize_does_not_bump_again() {
         "{d:?}"
     );
 }
+
+#[test]
+fn trusting_the_kubelet_lowers_memory_limits_without_a_working_set() {
+    let mut w = World::new();
+    w.cfg.memory_limit_decrease_without_usage = true;
+    let d = w.plan(
+        &pod(vec![guaranteed()]),
+        &[rec("app", 1000, 300)],
+        &policy(UpdateMode::InPlace),
+    );
+    let ch = only_change(&d);
+    assert_eq!(
+        (mem_req_mi(&ch.after), mem_lim_mi(&ch.after)),
+        (Some(300), Some(300))
+    );
+}

@@ -67,7 +67,10 @@ fn binary_values_off_a_1024_multiple_settle_to_decimal_on_the_second_trip() {
     let first = canon("62.5Ki");
     assert_eq!(first, "64000");
     assert_eq!(canon(&first), "64k");
-    assert_eq!(Quantity::parse("64k").unwrap(), Quantity::parse("62.5Ki").unwrap());
+    assert_eq!(
+        Quantity::parse("64k").unwrap(),
+        Quantity::parse("62.5Ki").unwrap()
+    );
 }
 
 #[test]
@@ -96,11 +99,17 @@ fn junk_is_a_typed_error() {
 fn extreme_exponents_neither_panic_nor_wrap() {
     // Found by the fuzzer (an exponent near i64::MAX overflowed the scale arithmetic).
     let huge = format!(".10e{}", i64::MAX);
-    assert!(matches!(Quantity::parse(&huge), Err(QuantityError::OutOfRange(_))));
+    assert!(matches!(
+        Quantity::parse(&huge),
+        Err(QuantityError::OutOfRange(_))
+    ));
     assert_eq!(canon(&format!("0e{}", i64::MAX)), "0");
     assert_eq!(canon(&format!("5e{}", i64::MIN)), "1e-9");
     assert_eq!(canon(&format!("-5e{}", i64::MIN)), "-1e-9");
-    assert!(matches!(Quantity::parse("1e9223372036854775808"), Err(QuantityError::Suffix(_))));
+    assert!(matches!(
+        Quantity::parse("1e9223372036854775808"),
+        Err(QuantityError::Suffix(_))
+    ));
 }
 
 #[test]

@@ -57,6 +57,7 @@ fn sampler(mode: FileMode) -> Sampler {
     Sampler::new(SamplerConfig {
         file_mode: mode,
         max_millicores: 64_000,
+        slow_every: 1,
         ..SamplerConfig::default()
     })
 }
@@ -314,4 +315,45 @@ fn startup_phase_follows_the_start_time() {
     );
     s.sweep(T0 + 300_000, 300 * SEC);
     assert!(!s.take_reports(T0 + 300_000)[0].startup);
+}
+
+#[test]
+fn slow_files_are_read_on_their_cadence_and_fast_files_every_time() {
+    let fx = setup(1, &FixtureStats::default());
+    let mut s = Sampler::new(SamplerConfig {
+        file_mode: FileMode::Reopen,
+        slow_every: 3,
+        ..SamplerConfig::default()
+    });
+    s.sync(fx.targets.clone(), T0);
+    s.sweep(T0, 0); // full read
+    let changed = FixtureStats {
+        usage_usec: 1_100_000,
+        memory_max: Some(1 << 30),
+        psi_some_total: 501_000,
+        oom_kill: 1,
+        ..FixtureStats::default()
+    };
+    write_stats(&fx.dirs[0], &changed).expect("rewrite");
+    let out = s.sweep(T0 + 1_000, SEC); // fast read: usage and OOM seen at once, limit and PSI not yet
+    assert_eq!(
+        out.events.len(),
+        1,
+        "OOM kills are never delayed by the slow cadence"
+    );
+    let r = &s.take_reports(T0 + 1_000)[0];
+    assert_eq!(
+        (r.cpu.usage_usec, r.memory.limit_bytes),
+        (100_000, Some(512 << 20))
+    );
+    assert_eq!(r.cpu.pressure.map(|p| p.some_usec), Some(0));
+    s.sweep(T0 + 2_000, 2 * SEC); // fast
+    s.sweep(T0 + 3_000, 3 * SEC); // full again
+    let r = &s.take_reports(T0 + 3_000)[0];
+    assert_eq!(r.memory.limit_bytes, Some(1 << 30));
+    assert_eq!(
+        r.cpu.pressure.map(|p| p.some_usec),
+        Some(500_000),
+        "PSI totals catch up in one delta"
+    );
 }

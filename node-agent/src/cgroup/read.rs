@@ -105,6 +105,8 @@ pub struct CgroupFiles {
     /// Optional files found absent once; not retried for the life of this cgroup (kernel features do not appear
     /// at run time).
     absent: [bool; 9],
+    /// Values of the slow files (limits, kernel peak, PSI) from the last full read.
+    slow: RawSample,
 }
 
 impl CgroupFiles {
@@ -116,6 +118,7 @@ impl CgroupFiles {
             mode,
             open: Default::default(),
             absent: [false; 9],
+            slow: RawSample::default(),
         };
         if mode == FileMode::KeepOpen {
             for (i, name) in FILES.iter().enumerate() {
@@ -163,31 +166,41 @@ impl CgroupFiles {
         }
     }
 
-    /// Reads and parses every file. `buf` is scratch space reused across calls and containers.
-    pub fn sample(&mut self, buf: &mut Vec<u8>) -> Result<RawSample, ReadError> {
-        let mut s = RawSample::default();
+    /// Reads and parses the files. `cpu.stat`, `memory.current`, `memory.stat` and `memory.events` are read
+    /// every time (usage rate, working set, OOM kills); with `full == false` the slow-moving files (`cpu.max`,
+    /// `memory.max`, `memory.peak`, PSI totals) keep their values from the last full read, which halves the
+    /// syscalls per sample. `buf` is scratch space reused across calls and containers.
+    pub fn sample(&mut self, buf: &mut Vec<u8>, full: bool) -> Result<RawSample, ReadError> {
+        let mut s = if full {
+            RawSample::default()
+        } else {
+            self.slow
+        };
         self.read_into(0, buf)?;
         s.cpu = parse(FILES[0], buf, CpuStat::parse)?;
-        if self.read_into(1, buf)? {
-            s.cpu_max = Some(parse(FILES[1], buf, parse_cpu_max)?);
-        }
         self.read_into(2, buf)?;
         s.memory_current = parse(FILES[2], buf, |c| parse_single_u64(FILES[2], c))?;
         self.read_into(3, buf)?;
         s.memory_stat = parse(FILES[3], buf, MemoryStat::parse)?;
-        if self.read_into(4, buf)? {
-            s.memory_peak = Some(parse(FILES[4], buf, |c| parse_single_u64(FILES[4], c))?);
-        }
-        if self.read_into(5, buf)? {
-            s.memory_max = parse(FILES[5], buf, |c| parse_max_or_u64(FILES[5], c))?;
-        }
         self.read_into(6, buf)?;
         s.memory_events = parse(FILES[6], buf, MemoryEvents::parse)?;
-        if self.read_into(7, buf)? {
-            s.cpu_pressure = Some(parse(FILES[7], buf, Pressure::parse)?);
-        }
-        if self.read_into(8, buf)? {
-            s.memory_pressure = Some(parse(FILES[8], buf, Pressure::parse)?);
+        if full {
+            if self.read_into(1, buf)? {
+                s.cpu_max = Some(parse(FILES[1], buf, parse_cpu_max)?);
+            }
+            if self.read_into(4, buf)? {
+                s.memory_peak = Some(parse(FILES[4], buf, |c| parse_single_u64(FILES[4], c))?);
+            }
+            if self.read_into(5, buf)? {
+                s.memory_max = parse(FILES[5], buf, |c| parse_max_or_u64(FILES[5], c))?;
+            }
+            if self.read_into(7, buf)? {
+                s.cpu_pressure = Some(parse(FILES[7], buf, Pressure::parse)?);
+            }
+            if self.read_into(8, buf)? {
+                s.memory_pressure = Some(parse(FILES[8], buf, Pressure::parse)?);
+            }
+            self.slow = s;
         }
         Ok(s)
     }
@@ -209,14 +222,26 @@ fn parse<T>(
 const MAX_FILE: usize = 64 * 1024;
 
 /// Reads the whole file from offset 0 with positioned reads, so a kept descriptor needs no seek.
+///
+/// A read that returns less than it asked for is taken as the end of the file: cgroup files are generated
+/// whole by `seq_file`, which hands out everything that fits in one read, and a regular file returns short
+/// only at its end. That saves the second, empty read per file.
 fn read_at_all(f: &File, buf: &mut Vec<u8>) -> io::Result<()> {
-    let mut chunk = [0u8; 4096];
+    const CHUNK: usize = 8 * 1024;
     loop {
-        let n = f.read_at(&mut chunk, buf.len() as u64)?;
-        if n == 0 {
+        let start = buf.len();
+        buf.resize(start + CHUNK, 0);
+        let n = match f.read_at(&mut buf[start..], start as u64) {
+            Ok(n) => n,
+            Err(e) => {
+                buf.truncate(start);
+                return Err(e);
+            }
+        };
+        buf.truncate(start + n);
+        if n < CHUNK {
             return Ok(());
         }
-        buf.extend_from_slice(&chunk[..n]);
         if buf.len() > MAX_FILE {
             return Err(io::Error::new(
                 ErrorKind::InvalidData,

@@ -30,6 +30,8 @@ pub struct SamplerConfig {
     pub burst_percent: u64,
     /// At most one burst event per container per this long.
     pub burst_cooldown_ms: i64,
+    /// Read the slow-moving files (limits, `memory.peak`, PSI) on every this many samples (1 = always).
+    pub slow_every: u32,
 }
 
 impl Default for SamplerConfig {
@@ -41,6 +43,7 @@ impl Default for SamplerConfig {
             burst_min_periods: 5,
             burst_percent: 50,
             burst_cooldown_ms: 60_000,
+            slow_every: 5,
         }
     }
 }
@@ -78,6 +81,8 @@ struct Tracker {
     /// cgroup, unless it was already there when the agent started (then its age is unknown and assumed old).
     first_seen_ms: Option<i64>,
     prev: Option<(RawSample, u64)>,
+    /// Samples taken, for the slow-file cadence.
+    count: u32,
     summary: Summary,
     last_burst_ms: Option<i64>,
 }
@@ -142,6 +147,7 @@ impl Sampler {
                             started_ms: t.started_ms,
                             first_seen_ms: (!initial).then_some(now_ms),
                             prev: None,
+                            count: 0,
                             summary: Summary::default(),
                             last_burst_ms: None,
                         },
@@ -179,7 +185,9 @@ impl Sampler {
         let mut gone = Vec::new();
         let config = self.config;
         for (id, tr) in &mut self.trackers {
-            let sample = match tr.files.sample(&mut self.buf) {
+            let full = tr.count % config.slow_every.max(1) == 0;
+            tr.count = tr.count.wrapping_add(1);
+            let sample = match tr.files.sample(&mut self.buf, full) {
                 Ok(s) => s,
                 Err(ReadError::Vanished) => {
                     out.vanished += 1;

@@ -130,6 +130,15 @@ pub enum ArgsError {
 }
 
 impl Args {
+    /// Parses flags from `argv` (the first item is the program name), for embedding and tests.
+    pub fn parse_from_iter<I, T>(argv: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Self::try_parse_from(argv)
+    }
+
     /// Checks flag combinations.
     pub fn validate(&self) -> Result<(), ArgsError> {
         if self.tls_cert.is_none() && !self.insecure_http {

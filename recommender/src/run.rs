@@ -49,25 +49,43 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let client = Client::try_default()
         .await
         .context("connecting to the Kubernetes API")?;
-    let mut registry = Registry::default();
-    let metrics = Metrics::register(&mut registry, args.max_recommendation_series);
     let readiness = Readiness::new();
     let shutdown = shutdown::on_signal({
         let readiness = readiness.clone();
         move || readiness.begin_shutdown()
     });
-    let admin = tokio::spawn(admin::serve(
-        args.admin.addr,
-        admin::router(readiness.clone(), Arc::new(registry)),
-        shutdown.clone().cancelled_owned(),
-    ));
+    serve(args, client, readiness, shutdown).await
+}
+
+/// Runs the recommender with `client` until `shutdown` is cancelled, then writes a last checkpoint and
+/// releases the lease. `readiness` gets one handle per watch plus one for the checkpoint restore.
+pub async fn serve(
+    args: Args,
+    client: Client,
+    readiness: Readiness,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    args.validate()?;
+    let mut registry = Registry::default();
+    let metrics = Metrics::register(&mut registry, args.max_recommendation_series);
+    let admin_listener = tokio::net::TcpListener::bind(args.admin.addr)
+        .await
+        .with_context(|| format!("binding the admin server to {}", args.admin.addr))?;
+    let admin_router = admin::router(readiness.clone(), Arc::new(registry));
+    let admin = tokio::spawn(
+        axum::serve(admin_listener, admin_router)
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .into_future(),
+    );
 
     let shared = Arc::new(Shared::new(args.model_options()));
+    let restored_ready = readiness.handle("checkpoints");
     let stores = stores::start(&client, &readiness, &shutdown, Arc::clone(&shared));
     let clock = ingest::system_clock();
-    let restored_ready = readiness.handle("checkpoints");
+    // Released only after the last checkpoint is written at shutdown, so that write still counts as the leader's.
+    let release_lease = CancellationToken::new();
     let (leadership, lease_task) =
-        leader::start(client.clone(), &args.leader, shutdown.clone()).await?;
+        leader::start(client.clone(), &args.leader, release_lease.clone()).await?;
     let ctx = Arc::new(Ctx {
         recommend: args.recommend_config(),
         args,
@@ -93,6 +111,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let _ = passes.await;
     let _ = checkpoints.await;
     write_checkpoints(&ctx).await;
+    release_lease.cancel();
     if let Some(task) = lease_task {
         let _ = task.await;
     }

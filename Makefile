@@ -41,6 +41,22 @@ unit: controlplane
 e2e: controlplane
 	$(CARGO) test -p tailor-tests --locked
 
+# Evaluation (issue 8): replays the traces in ../shared/traces through Tailor, the upstream VPA recommender (its own
+# Go packages, built by eval/vpa-driver/build.sh into .build/vpa-driver; needs Go >= 1.26) and baselines, prints a
+# table per dataset and writes docs/eval/results.md and plots. `make test` runs the small subset (eval/tests).
+.PHONY: eval eval-small vpa-driver
+TRACES ?= ../shared/traces
+vpa-driver:
+	eval/vpa-driver/build.sh
+
+eval: vpa-driver
+	$(CARGO) run --release --locked -p tailor-eval -- --traces $(TRACES) --driver .build/vpa-driver --out docs/eval --candidates
+
+eval-small: vpa-driver
+	$(CARGO) test --locked -p tailor-eval --test upstream -- --nocapture
+
+unit: vpa-driver
+
 # Planner (issue 7): one planning pass over 50 000 pods against a QoS-only baseline pass (goal <= 200 ms).
 .PHONY: bench-planner
 bench-planner:

@@ -149,3 +149,96 @@ pub fn to_minutes(trace: &Trace, cfg: &FillConfig) -> MinuteSeries {
         minutes,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::trace::Point;
+
+    fn trace(points: Vec<Point>) -> Trace {
+        Trace {
+            dataset: "d".into(),
+            name: "n".into(),
+            provisioned: Provisioned {
+                cpu: MilliCpu(1000),
+                memory: Bytes(1 << 30),
+            },
+            points,
+        }
+    }
+
+    fn point(secs: i64, cpu: i64, mem: i64) -> Point {
+        Point {
+            at: Timestamp::from_unix_secs(secs),
+            cpu: Some(MilliCpu(cpu)),
+            memory: Some(Bytes(mem)),
+        }
+    }
+
+    #[test]
+    fn five_minute_points_become_five_minutes_and_long_gaps_stay_empty() {
+        let t = trace(vec![
+            point(600, 500, 100),
+            point(900, 300, 200),
+            point(900 + 3600, 100, 50),
+        ]);
+        let s = to_minutes(&t, &FillConfig::default());
+        let at: Vec<i64> = s
+            .minutes
+            .iter()
+            .map(|m| m.at.unix_millis() / 1000)
+            .collect();
+        assert_eq!(at, vec![600, 660, 720, 780, 840, 900, 4500]);
+        // Measured minutes keep their values; held ones vary CPU within ±10 % and hold memory.
+        assert_eq!(s.minutes[0].cpu, Some(MilliCpu(500)));
+        for m in &s.minutes[1..5] {
+            let c = m.cpu.expect("held").get();
+            assert!((450..=550).contains(&c), "{c}");
+            assert_eq!(m.memory, Some(Bytes(100)));
+        }
+        assert_eq!(s.minutes[5].cpu, Some(MilliCpu(300)));
+    }
+
+    #[test]
+    fn several_points_in_a_minute_average_cpu_and_keep_peak_memory() {
+        let t = trace(vec![
+            point(60, 100, 10),
+            point(80, 300, 30),
+            point(100, 200, 20),
+        ]);
+        let s = to_minutes(&t, &FillConfig::default());
+        assert_eq!(s.minutes.len(), 1);
+        assert_eq!(s.minutes[0].cpu, Some(MilliCpu(200)));
+        assert_eq!(s.minutes[0].memory, Some(Bytes(30)));
+    }
+
+    proptest! {
+        #[test]
+        fn fill_is_seeded_aligned_and_keeps_the_mean(
+            steps in prop::collection::vec((1i64..20, 0i64..100_000), 1..60),
+            seed in any::<u64>(),
+        ) {
+            let mut secs = 1_700_000_000;
+            let mut points = Vec::new();
+            for (gap_min, cpu) in &steps {
+                secs += gap_min * 60;
+                points.push(point(secs, *cpu, cpu * 10));
+            }
+            let t = trace(points);
+            let cfg = FillConfig { seed, ..FillConfig::default() };
+            let a = to_minutes(&t, &cfg);
+            prop_assert_eq!(&a, &to_minutes(&t, &cfg), "same seed, same minutes");
+            for w in a.minutes.windows(2) {
+                prop_assert!(w[0].at < w[1].at);
+            }
+            for m in &a.minutes {
+                prop_assert_eq!(m.at.unix_millis() % 60_000, 0);
+                let c = m.cpu.expect("cpu").get() as f64;
+                prop_assert!(c >= 0.0);
+            }
+            prop_assert!(a.minutes.len() >= t.points.len());
+        }
+    }
+}

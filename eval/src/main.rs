@@ -14,6 +14,15 @@ use tailor_eval::policy::ResizePolicy;
 use tailor_eval::report::{per_trace, summary};
 use tailor_eval::run::{Evaluation, MIN_MINUTES, evaluate, load_shared};
 
+/// Contenders drawn in the plots (all of them would be unreadable); the tables have every one.
+const PLOTTED: [&str; 5] = [
+    "static",
+    "krr-like",
+    "vpa-upstream",
+    "tailor-defaults",
+    "tailor-all-improvements",
+];
+
 #[derive(Debug, Parser)]
 #[command(
     about = "Trace-replay evaluation of Tailor against the upstream VPA recommender and baselines"
@@ -40,8 +49,11 @@ struct Cli {
     /// Half-width of the multiplicative noise on held CPU minutes.
     #[arg(long, default_value_t = 0.1)]
     cpu_spread: f64,
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, env = "TAILOR_EVAL_JOBS", default_value_t = 2)]
     jobs: usize,
+    /// Also run the candidate changes to the core's defaults (marked `candidate-`, never defaults).
+    #[arg(long)]
+    candidates: bool,
     /// Replay a Prometheus range-query JSON export instead of the shared traces.
     #[arg(long)]
     prometheus: Option<PathBuf>,
@@ -70,7 +82,11 @@ fn main() -> anyhow::Result<()> {
         ..FillConfig::default()
     };
     let policy = ResizePolicy::default();
-    let contenders = ContenderSpec::all(cli.driver.clone());
+    let contenders = if cli.candidates {
+        ContenderSpec::with_candidates(cli.driver.clone())
+    } else {
+        ContenderSpec::all(cli.driver.clone())
+    };
     let mut plot = cli.plot.clone();
     if plot.is_empty() {
         let mut seen: Vec<&str> = Vec::new();
@@ -85,13 +101,12 @@ fn main() -> anyhow::Result<()> {
     let tables = summary(&eval);
     println!("{tables}");
     if let Some(out) = &cli.out {
-        write_results(&cli, out, &eval, &tables, &fill, &policy)?;
+        write_results(out, &eval, &tables, &fill, &policy)?;
     }
     Ok(())
 }
 
 fn write_results(
-    cli: &Cli,
     out: &std::path::Path,
     eval: &Evaluation,
     tables: &str,
@@ -119,6 +134,12 @@ fn write_results(
     md.push_str(tables);
     md.push_str("\n## Plots\n\n");
     for ((dataset, trace), runs) in &eval.plots {
+        let runs: Vec<_> = runs
+            .iter()
+            .filter(|(n, _)| PLOTTED.contains(&n.as_str()))
+            .cloned()
+            .collect();
+        let runs = runs.as_slice();
         let file = format!("{dataset}__{trace}.png");
         let (cpu_max, mem_max) = plot_trace(&out.join(&file), runs)?;
         let names: Vec<String> = runs.iter().map(|(n, _)| n.clone()).collect();
@@ -140,7 +161,6 @@ fn write_results(
             eval.skipped.join(", ")
         );
     }
-    let _ = cli;
     let path = out.join("results.md");
     std::fs::write(&path, md).with_context(|| format!("writing {}", path.display()))?;
     Ok(())

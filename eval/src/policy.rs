@@ -204,3 +204,99 @@ impl ResizePolicy {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tailor_core::estimate::Resources;
+
+    use super::*;
+
+    const MIN: i64 = 60_000;
+
+    fn rec(cpu: i64, mem: i64) -> Recommendation {
+        let t = Resources::new(MilliCpu(cpu), Bytes(mem));
+        Recommendation {
+            target: t,
+            lower_bound: Resources::default(),
+            upper_bound: Resources::new(MilliCpu(i64::MAX), Bytes(i64::MAX)),
+            uncapped_target: t,
+        }
+    }
+
+    fn at(min: i64) -> Timestamp {
+        Timestamp::from_unix_millis(min * MIN)
+    }
+
+    const BOTH: Controlled = Controlled {
+        cpu: true,
+        memory: true,
+    };
+
+    #[test]
+    fn drift_waits_for_its_cooldown_and_thresholds() {
+        let p = ResizePolicy::default();
+        let size = Size::from_requests(MilliCpu(1000), Bytes(1000 << 20), p.ratios);
+        let mut st = PolicyState::new(at(0));
+        // 5 % up: under the 10 % threshold.
+        assert_eq!(
+            p.decide(at(10), &size, &rec(1050, 1000 << 20), BOTH, &mut st),
+            None
+        );
+        // 50 % up: waits for the 5-minute up cooldown, then fires.
+        assert_eq!(
+            p.decide(at(4), &size, &rec(1500, 1000 << 20), BOTH, &mut st),
+            None
+        );
+        let r = p
+            .decide(at(5), &size, &rec(1500, 1000 << 20), BOTH, &mut st)
+            .expect("fires");
+        assert_eq!(r.to.cpu_request, MilliCpu(1500));
+        assert_eq!(r.to.cpu_limit, MilliCpu(3000));
+        assert!(!r.memory_changed);
+        // Down by half: only after the 60-minute down cooldown since that resize.
+        let size = r.to;
+        assert_eq!(
+            p.decide(at(64), &size, &rec(700, 500 << 20), BOTH, &mut st),
+            None
+        );
+        let r = p
+            .decide(at(65), &size, &rec(700, 500 << 20), BOTH, &mut st)
+            .expect("fires");
+        assert!(r.memory_changed);
+        assert_eq!(r.to.memory_limit, Bytes(500 << 20));
+    }
+
+    #[test]
+    fn an_oom_resizes_at_once_with_the_planner_bump_and_only_once() {
+        let p = ResizePolicy::default();
+        let size = Size::from_requests(MilliCpu(1000), Bytes(1000 << 20), p.ratios);
+        let mut st = PolicyState::new(at(0));
+        st.last_oom = Some(at(1));
+        let r = p
+            .decide(at(1), &size, &rec(1000, 1000 << 20), BOTH, &mut st)
+            .expect("oom fires");
+        assert_eq!(r.to.memory_request, Bytes(1200 << 20));
+        assert_eq!(
+            p.decide(at(2), &r.to, &rec(1000, 1000 << 20), BOTH, &mut st),
+            None,
+            "handled"
+        );
+    }
+
+    #[test]
+    fn uncontrolled_resources_are_left_alone() {
+        let p = ResizePolicy::default();
+        let size = Size::from_requests(MilliCpu(4000), Bytes::ZERO, p.ratios);
+        let mut st = PolicyState::new(at(0));
+        let cpu_only = Controlled {
+            cpu: true,
+            memory: false,
+        };
+        let r = p
+            .decide(at(120), &size, &rec(500, 250 << 20), cpu_only, &mut st)
+            .expect("down");
+        assert_eq!(r.to.memory_request, Bytes::ZERO);
+        assert_eq!(r.to.cpu_request, MilliCpu(500));
+        assert!(!r.memory_changed);
+    }
+}

@@ -144,3 +144,55 @@ impl AddAssign<&Score> for Score {
         self.disruptive_resizes += o.disruptive_resizes;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::policy::LimitRatios;
+
+    proptest! {
+        #[test]
+        fn score_invariants_hold(
+            minutes in prop::collection::vec((0i64..10_000, 0i64..1 << 34, 1i64..10_000, 1i64..1 << 34), 1..200),
+        ) {
+            let mut s = Score::default();
+            for (cpu, mem, cpu_req, mem_req) in &minutes {
+                let size = Size::from_requests(MilliCpu(*cpu_req), Bytes(*mem_req), LimitRatios::default());
+                let out = s.minute(Some(MilliCpu(*cpu)), Some(Bytes(*mem)), &size);
+                prop_assert!(out.cpu_observed.expect("cpu") <= size.cpu_limit);
+                prop_assert!(out.memory_observed.expect("memory") <= size.memory_limit);
+                prop_assert_eq!(out.oom_killed, *mem > size.memory_limit.get());
+            }
+            for slack in [s.cpu_slack(), s.memory_slack()] {
+                let v = slack.expect("requests are positive");
+                prop_assert!((0.0..=1.0).contains(&v));
+            }
+            prop_assert!(s.under_minutes <= s.minutes);
+            prop_assert!(s.cpu_under_minutes.max(s.memory_under_minutes) <= s.under_minutes);
+            prop_assert!(s.throttled_minutes <= s.cpu_under_minutes, "limit >= request");
+            prop_assert!(s.oom_kills <= s.memory_under_minutes, "memory limit = request");
+            // Slack and under-provisioning are the two sides of request − usage.
+            let cpu_diff = s.cpu_request_sum - s.cpu_usage_sum;
+            prop_assert!((cpu_diff - (s.cpu_slack_sum - s.cpu_under_amount)).abs() < 1e-6 * s.cpu_request_sum.max(1.0));
+        }
+    }
+
+    #[test]
+    fn pooling_adds_every_field() {
+        let size = Size::from_requests(MilliCpu(100), Bytes(100), LimitRatios::default());
+        let mut a = Score::default();
+        a.minute(Some(MilliCpu(150)), Some(Bytes(120)), &size);
+        let mut b = Score::default();
+        b.minute(Some(MilliCpu(50)), Some(Bytes(50)), &size);
+        let mut sum = a;
+        sum += &b;
+        assert_eq!(sum.minutes, 2);
+        assert_eq!(sum.oom_kills, 1);
+        assert_eq!(sum.cpu_slack(), Some(50.0 / 200.0));
+        assert_eq!(sum.memory_slack(), Some(50.0 / 200.0));
+        assert_eq!(sum.under_minutes, 1);
+        assert_eq!(sum.throttled_minutes, 0, "150m is under the 200m limit");
+    }
+}

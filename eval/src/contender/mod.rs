@@ -89,6 +89,17 @@ impl ContenderSpec {
         })
     }
 
+    /// [`Self::all`] and then the candidate core changes ([`TailorVariant::candidates`]).
+    pub fn with_candidates(driver: std::path::PathBuf) -> Vec<Self> {
+        let mut v = Self::all(driver);
+        v.extend(
+            TailorVariant::candidates()
+                .into_iter()
+                .map(|t| Self::Tailor(Box::new(t))),
+        );
+        v
+    }
+
     /// Every contender of the evaluation, in table order.
     pub fn all(driver: std::path::PathBuf) -> Vec<Self> {
         let mut v = vec![Self::Static, Self::Krr, Self::VpaGo(driver)];

@@ -1,6 +1,8 @@
 //! Tailor's recommender from `tailor-core`: the real model and estimators, in upstream mode, with its defaults,
 //! and with each improvement switched on alone.
 
+use std::time::Duration;
+
 use tailor_core::estimate::{EstimatorConfig, Recommendation, recommend};
 use tailor_core::histogram::PercentileMode;
 use tailor_core::model::{
@@ -69,6 +71,52 @@ impl TailorVariant {
                 ..EstimatorConfig::default()
             },
         }
+    }
+
+    /// Candidate changes to the core's defaults, evaluated on every trace alike; none of them is a default.
+    /// Each starts from all improvements and changes one thing, the last combines them.
+    pub fn candidates() -> Vec<Self> {
+        let base = Self::all_improvements();
+        let hour = Duration::from_secs(3600);
+        let hourly_peaks = AggregateConfig {
+            memory_aggregation_interval: hour,
+            // Same 8-day expiry as upstream.
+            memory_aggregation_interval_count: 192,
+            ..base.aggregate.clone()
+        };
+        let cpu_6h = AggregateConfig {
+            cpu_half_life: hour * 6,
+            ..base.aggregate.clone()
+        };
+        let margin_5 = EstimatorConfig {
+            safety_margin_fraction: 0.05,
+            ..base.estimator.clone()
+        };
+        vec![
+            Self {
+                name: "candidate-hourly-memory-peaks".into(),
+                aggregate: hourly_peaks.clone(),
+                estimator: base.estimator.clone(),
+            },
+            Self {
+                name: "candidate-cpu-half-life-6h".into(),
+                aggregate: cpu_6h,
+                estimator: base.estimator.clone(),
+            },
+            Self {
+                name: "candidate-margin-5pct".into(),
+                aggregate: base.aggregate.clone(),
+                estimator: margin_5.clone(),
+            },
+            Self {
+                name: "candidate-combined".into(),
+                aggregate: AggregateConfig {
+                    cpu_half_life: hour * 6,
+                    ..hourly_peaks
+                },
+                estimator: margin_5,
+            },
+        ]
     }
 
     pub fn all() -> Vec<Self> {

@@ -9,7 +9,8 @@ use crate::trace::{Point, Provisioned, Trace};
 const HEADER_START: &str = "Timestamp";
 
 /// Parses one VM. CPU in cores is usage MHz / (capacity MHz / cores); memory is KiB. The VM's largest
-/// provisioned cores and memory are its static request.
+/// provisioned cores and memory are its static request. Rows with no cores or capacity (and no usage) are a VM
+/// that was off and give no sample.
 pub fn parse_bitbrains(dataset: &str, name: &str, text: &str) -> Result<Trace, ImportError> {
     let mut lines = text.lines().enumerate();
     let header = lines.next().map(|(_, l)| l).unwrap_or("");
@@ -41,7 +42,11 @@ pub fn parse_bitbrains(dataset: &str, name: &str, text: &str) -> Result<Trace, I
         let mem_cap_kib = number(line, f[5], "memory capacity")?;
         let mem_kib = number(line, f[6], "memory usage")?;
         if cores <= 0.0 || cap_mhz <= 0.0 {
-            return Err(invalid(line, "CPU cores and capacity must be positive"));
+            // Rows of zeros are a VM that was not running (three of the 40 files have them): no sample.
+            if use_mhz > 0.0 {
+                return Err(invalid(line, "CPU usage without CPU cores or capacity"));
+            }
+            continue;
         }
         let used_cores = use_mhz / (cap_mhz / cores);
         prov_cores = prov_cores.max(cores);

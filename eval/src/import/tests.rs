@@ -39,6 +39,10 @@ fn bitbrains_errors_are_typed() {
         parse_bitbrains("bb", "x", BB_HEADER),
         Err(ImportError::Empty)
     ));
+    let off = format!("{BB_HEADER}\n1;0;0;0;0;0;0\n2;2;2000;1000;0;1024;512\n");
+    let t = parse_bitbrains("bb", "x", &off).expect("a VM that was off is skipped");
+    assert_eq!(t.points.len(), 1);
+    assert_eq!(t.points[0].cpu, Some(MilliCpu(1000)));
     let zero_cap = format!("{BB_HEADER}\n1;2;0;1;1;1;1\n");
     assert!(matches!(
         parse_bitbrains("bb", "x", &zero_cap),

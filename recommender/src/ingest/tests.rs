@@ -384,3 +384,41 @@ async fn unbound_tokens_can_be_allowed_explicitly() {
         StatusCode::OK
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Whatever bytes arrive, the endpoint answers with a client error and the model stays empty.
+    #[test]
+    fn arbitrary_bodies_are_refused_without_effect(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async {
+            let f = fixture();
+            let (status, _) = post(&f.router, Some("good-a"), body).await;
+            assert!(status.is_client_error(), "{status}");
+            assert!(f.shared.model().is_empty());
+        });
+    }
+
+    /// Mutating one number of a good report either still validates or is refused; it never panics.
+    #[test]
+    fn mutated_reports_never_panic(field in 0usize..6, value in proptest::prelude::any::<i64>()) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async {
+            let f = fixture();
+            let mut v = serde_json::to_value(report("node-a", 1, vec![container("uid-1", "db-uid-1")])).expect("value");
+            let c = &mut v["containers"][0];
+            let target = match field {
+                0 => &mut c["interval_start_ms"],
+                1 => &mut c["interval_end_ms"],
+                2 => &mut c["samples"],
+                3 => &mut c["cpu"]["usage_usec"],
+                4 => &mut c["memory"]["working_set_peak_bytes"],
+                _ => &mut v["sequence"],
+            };
+            *target = serde_json::json!(value);
+            let (status, text) = post(&f.router, Some("good-a"), serde_json::to_vec(&v).expect("json")).await;
+            assert!(status == StatusCode::OK || status.is_client_error(), "{status}: {text}");
+        });
+    }
+}

@@ -5,6 +5,15 @@
 //! has room (see `fit`), so it never parks capacity as Deferred. Guaranteed pods move both together and are
 //! only boosted when the node has room. Containers whose CPU `resizePolicy` is `RestartContainer` are never
 //! boosted (the boost would restart them).
+//!
+//! How runtimes see the boosted CPU: the boost lands after the container has started, as a change of the CPU
+//! quota (`cpu.max`, from the limit) and weight (`cpu.weight`, from the request). A JVM sizes GC and JIT
+//! threads from the quota at start-up, so those pools keep their pre-boost size: the boost speeds up class
+//! loading and JIT warm-up, but pools are not sized for the boosted CPUs and do not need to shrink at the
+//! unboost. A container restarted during the boost starts with the boosted quota and sizes for it; pin
+//! `-XX:ActiveProcessorCount` for stable pools. Go 1.25+ derives `GOMAXPROCS` from the cgroup CPU limit and
+//! updates it while running, so a Go program follows the boost up and the unboost down within seconds; older Go
+//! versions (or a fixed `GOMAXPROCS`) use the node's CPU count and only see the quota as throttling.
 
 use super::config::PlannerConfig;
 use super::decision::{ContainerChange, UnboostReason};

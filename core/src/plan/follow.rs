@@ -149,16 +149,19 @@ pub(crate) fn assess(
     None
 }
 
-/// Equal under the CPU floors, allowing the runtime's rounding of memory (pages, 1 MiB slack).
+/// Equal under the CPU floors, allowing the runtime's rounding: memory to pages (1 MiB slack), CPU quota up to
+/// the systemd driver's 10 ms per 100 ms period (a reported limit up to 100m above the spec).
 fn close(cfg: &PlannerConfig, spec: &Requirements, actual: &Requirements, r: Resource) -> bool {
     if same_effective(cfg, spec, actual, r) {
         return true;
     }
-    const SLACK: u64 = 1024 * 1024;
+    const MEMORY_SLACK: u64 = 1024 * 1024;
+    const CPU_LIMIT_SLACK_M: i64 = 100;
     let near = |a: Option<i64>, b: Option<i64>, request: bool| match (a, b) {
         (Some(x), Some(y)) => {
             effective(cfg, r, request, a) == effective(cfg, r, request, b)
-                || (r == Resource::Memory && x.abs_diff(y) <= SLACK)
+                || (r == Resource::Memory && x.abs_diff(y) <= MEMORY_SLACK)
+                || (r == Resource::Cpu && !request && y >= x && y - x < CPU_LIMIT_SLACK_M)
         }
         (Some(_), None) => true,
         (None, None) => true,

@@ -353,3 +353,17 @@ fn backoff_is_honoured() {
         }
     );
 }
+
+#[test]
+fn runtime_rounding_of_the_reported_values_counts_as_done() {
+    let (mut p, memory) = pending_pod();
+    let mut actual = p.containers[0].spec;
+    actual.limits.set(Resource::Cpu, Some(4050));
+    actual.limits.set(
+        Resource::Memory,
+        actual.limits.get(Resource::Memory).map(|m| m + 4096),
+    );
+    p.containers[0].actual = Some(actual);
+    let d = World::new().plan_at(&p, &RECS(), &policy(UpdateMode::InPlace), &memory, NOW);
+    assert_eq!(d, Decision::Skip(SkipReason::InSync));
+}

@@ -63,3 +63,18 @@ bench-planner:
 	$(CARGO) bench -p tailor-core --bench planner
 
 bench: bench-planner
+
+# Node agent (issue 5): per-container sampling cost on 330 containers against cgroups-rs in the same run
+# (criterion + thread CPU time), then the binary's peak RSS and CPU against 330 containers on tmpfs.
+.PHONY: bench-node-agent fuzz-node-agent
+bench-node-agent:
+	$(CARGO) bench -p tailor-node-agent --bench sampling
+	node-agent/bench-rss.sh
+
+bench: bench-node-agent
+
+fuzz-node-agent:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd node-agent/fuzz && cargo +nightly fuzz run cgroup_files -- -max_total_time=$(FUZZ_SECONDS)
+
+fuzz: fuzz-node-agent

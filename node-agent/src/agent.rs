@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tailor_core::report::{
-    ContainerRef, NodeReport, REPORT_VERSION, ReportKind, UrgentEvent, UrgentKind,
+    ContainerRef, ContainerReport, NodeReport, REPORT_VERSION, ReportKind, UrgentEvent, UrgentKind,
 };
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -74,9 +74,36 @@ impl Loop {
     fn report(
         &mut self,
         kind: ReportKind,
-        containers: Vec<tailor_core::report::ContainerReport>,
+        containers: Vec<ContainerReport>,
         events: Vec<UrgentEvent>,
     ) -> Option<NodeReport> {
+        // One bad entry must not sink the batch: drop entries that fail validation (only a bug or a corrupt
+        // cgroup file can produce one) and a second summary of the same container (a cgroup that vanished and
+        // came back within one interval), keeping the rest.
+        let mut seen = std::collections::HashSet::new();
+        let containers: Vec<ContainerReport> = containers
+            .into_iter()
+            .filter(|c| match c.validate() {
+                Ok(()) => seen.insert((
+                    c.container.pod_uid.clone(),
+                    c.container.container_id.clone(),
+                )),
+                Err(e) => {
+                    warn!(error = %e, "dropping an invalid container summary");
+                    false
+                }
+            })
+            .collect();
+        let events: Vec<UrgentEvent> = events
+            .into_iter()
+            .filter(|e| match e.validate() {
+                Ok(()) => true,
+                Err(err) => {
+                    warn!(error = %err, "dropping an invalid event");
+                    false
+                }
+            })
+            .collect();
         if containers.is_empty() && events.is_empty() {
             return None;
         }

@@ -15,4 +15,5 @@ pub mod fixture;
 pub mod metrics;
 pub mod pods;
 pub mod reporter;
+pub mod run;
 pub mod sampler;

@@ -1,22 +1,8 @@
-//! tailor-node-agent entry point: parse configuration, wire the parts, run until SIGTERM.
-
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+//! tailor-node-agent entry point: parse configuration, set up logging and the API client, run until SIGTERM.
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use prometheus_client::registry::Registry;
-use tailor_node_agent::admin::{self, AdminState};
-use tailor_node_agent::agent::{self, AgentConfig, AgentIo};
-use tailor_node_agent::config::{Args, LogFormat, host_cpus};
-use tailor_node_agent::metrics::Metrics;
-use tailor_node_agent::pods::PodIndex;
-use tailor_node_agent::pods::watch::{self, WatchFeed};
-use tailor_node_agent::reporter::{self, ReporterConfig, client::ReportClient};
-use tailor_node_agent::sampler::SamplerConfig;
-use tokio::sync::{mpsc, watch as tokio_watch};
-use tracing::info;
+use tailor_node_agent::config::{Args, LogFormat};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -31,117 +17,30 @@ async fn main() -> anyhow::Result<()> {
             .init(),
         LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
     }
-
-    let mut registry = Registry::default();
-    let metrics = Metrics::register(&mut registry);
-    let ready = Arc::new(AtomicBool::new(args.standalone));
-    let index = Arc::new(Mutex::new(PodIndex::default()));
-    let (shutdown_tx, shutdown_rx) = tokio_watch::channel(false);
-
-    let listener = tokio::net::TcpListener::bind(args.admin_addr)
-        .await
-        .with_context(|| format!("binding admin server to {}", args.admin_addr))?;
-    let router = admin::router(AdminState {
-        registry: Arc::new(registry),
-        ready: Arc::clone(&ready),
-    });
-    let mut admin_shutdown = shutdown_rx.clone();
-    let admin_task = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move { drop(admin_shutdown.changed().await) })
-            .await
-    });
-
-    let (oom_tx, oom_rx) = mpsc::channel(64);
-    let node_name = args
-        .node_name
-        .clone()
-        .unwrap_or_else(|| "standalone".to_owned());
-    if !args.standalone {
-        let client = kube::Client::try_default()
-            .await
-            .context("connecting to the Kubernetes API")?;
-        let feed = WatchFeed::new(Arc::clone(&index), Arc::clone(&ready));
-        tokio::spawn(watch::run(client, node_name.clone(), feed, oom_tx));
-    }
-
-    let (report_tx, reporter_task) = match &args.recommender_url {
-        Some(url) => {
-            let client = ReportClient::new(
-                url.clone(),
-                args.ca_file.as_deref(),
-                args.token_file.clone(),
-                Duration::from_millis(args.report_timeout_ms),
-            )
-            .context("building the report client")?;
-            let config = ReporterConfig {
-                buffer_capacity: args.report_buffer,
-                ..ReporterConfig::default()
-            };
-            let (tx, rx) = mpsc::channel(64);
-            (
-                Some(tx),
-                Some(tokio::spawn(reporter::run(
-                    rx,
-                    client,
-                    config,
-                    metrics.clone(),
-                ))),
-            )
-        }
-        None => (None, None),
+    let client = if args.standalone {
+        None
+    } else {
+        Some(
+            kube::Client::try_default()
+                .await
+                .context("connecting to the Kubernetes API")?,
+        )
     };
-
-    let config = AgentConfig {
-        agent_id: format!("{}/{}", args.pod_name, agent::now_ms()),
-        node_name,
-        cgroup_root: args.cgroup_root.clone(),
-        sample_interval: args.sample_interval(),
-        report_interval: args.report_interval(),
-        rediscover_interval: Duration::from_millis(args.rediscover_interval_ms),
-        sampler: SamplerConfig {
-            file_mode: args.file_mode(),
-            startup_ms: i64::try_from(args.startup_window_seconds.saturating_mul(1_000))
-                .unwrap_or(i64::MAX),
-            max_millicores: host_cpus().saturating_mul(1_100),
-            burst_min_periods: args.burst_min_periods,
-            burst_percent: args.burst_percent,
-            ..SamplerConfig::default()
-        },
-        standalone: args.standalone,
-    };
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        info!("shutting down");
-        let _ = shutdown_tx.send(true);
-    });
-    let io = AgentIo {
-        index,
-        status_ooms: oom_rx,
-        reports: report_tx,
-        metrics,
-        shutdown: shutdown_rx,
-    };
-    agent::run(config, io).await;
-    if let Some(task) = reporter_task {
-        task.await.context("reporter task")?;
-    }
-    admin_task
-        .await
-        .context("admin task")?
-        .context("admin server")?;
-    Ok(())
+    tailor_node_agent::run::serve(args, client, wait_for_signal()).await
 }
 
+/// SIGTERM (the kubelet stopping the pod) or Ctrl-C.
 async fn wait_for_signal() {
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => drop(s.recv().await),
-            Err(_) => std::future::pending().await,
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
         }
     };
     tokio::select! {
-        _ = term => {}
+        () = term => {}
         _ = tokio::signal::ctrl_c() => {}
     }
 }

@@ -1,6 +1,6 @@
 //! Turns API pods into the index's [`PodInfo`]. The only place Kubernetes types meet the agent's own.
 
-use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use k8s_openapi::api::core::v1::{ContainerStateTerminated, ContainerStatus, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::index::{ContainerInfo, PodInfo};
@@ -22,11 +22,21 @@ fn millis(t: &Time) -> i64 {
 
 fn container(status: &ContainerStatus) -> ContainerInfo {
     let running = status.state.as_ref().and_then(|s| s.running.as_ref());
+    // A kill shows in `state.terminated` until the container restarts, then moves to `lastState.terminated`;
+    // the index reports each killed container ID once, whichever it sees first.
+    let oom = |t: &&ContainerStateTerminated| t.reason.as_deref() == Some("OOMKilled");
     let last_oom = status
-        .last_state
+        .state
         .as_ref()
         .and_then(|s| s.terminated.as_ref())
-        .filter(|t| t.reason.as_deref() == Some("OOMKilled"));
+        .filter(oom)
+        .or_else(|| {
+            status
+                .last_state
+                .as_ref()
+                .and_then(|s| s.terminated.as_ref())
+                .filter(oom)
+        });
     ContainerInfo {
         name: status.name.clone(),
         id: status
@@ -104,5 +114,24 @@ mod tests {
         assert_eq!(info.containers[1].id.as_deref(), Some("def"));
         assert_eq!(runtime_id("containerd://"), None);
         assert_eq!(runtime_id("bare"), Some("bare"));
+    }
+
+    #[test]
+    fn oom_kill_in_current_state_counts_before_the_restart() {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"uid": "u-2"},
+            "status": {"containerStatuses": [{
+                "name": "app", "image": "i", "imageID": "", "ready": false, "restartCount": 0,
+                "containerID": "containerd://dead",
+                "state": {"terminated": {"exitCode": 137, "reason": "OOMKilled", "containerID": "containerd://dead"}}
+            }]}
+        }))
+        .expect("valid pod");
+        let info = pod_info(&pod).expect("has uid");
+        assert_eq!(
+            info.containers[0].last_oom_killed_id.as_deref(),
+            Some("dead")
+        );
+        assert_eq!(info.containers[0].started_ms, None);
     }
 }

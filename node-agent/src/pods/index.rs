@@ -24,7 +24,8 @@ pub struct ContainerInfo {
     pub id: Option<String>,
     /// When the running container started (unix ms).
     pub started_ms: Option<i64>,
-    /// The previous instance's ID if it was OOM-killed (`lastState.terminated.reason == OOMKilled`).
+    /// ID of an OOM-killed instance: the current one if `state.terminated.reason == OOMKilled`, else the
+    /// previous one if `lastState.terminated.reason == OOMKilled`.
     pub last_oom_killed_id: Option<String>,
     /// When that previous instance finished (unix ms).
     pub last_oom_killed_ms: Option<i64>,

@@ -1,6 +1,7 @@
 //! Startup CPU boost on the real control plane: a starting pod gets more CPU (recorded in its boost-state
 //! annotation), and once it has been Ready for the boost's duration the CPU goes back to the current
-//! recommendation — in place, without a restart.
+//! recommendation — in place, without a restart. A container that restarts (here: OOM-killed by a memory leak)
+//! is boosted again and unboosted again.
 
 mod sim_common;
 mod updater_common;
@@ -25,7 +26,8 @@ fn boost_state(p: &Pod) -> Option<String> {
 }
 
 #[tokio::test]
-async fn a_starting_pod_is_boosted_and_unboosted_to_the_recommendation() -> Result<()> {
+async fn a_starting_or_restarted_pod_is_boosted_and_unboosted_to_the_recommendation() -> Result<()>
+{
     let cp = ControlPlane::start().await?;
     let client = cp.admin_client().await?;
     let _sim = Sim::start(&cp, &["sim-b1"], "8", "8Gi").await?;
@@ -98,5 +100,53 @@ async fn a_starting_pod_is_boosted_and_unboosted_to_the_recommendation() -> Resu
             == Some("Burstable"),
         "QoS changed"
     );
+    // A leaking container is OOM-killed after ~25 s and restarts: boosted again, then unboosted again.
+    create_vpa(
+        &client,
+        "leaky",
+        "leaky",
+        "InPlace",
+        rec(("300m", "64Mi"), ("250m", "50Mi"), ("350m", "100Mi")),
+    )
+    .await?;
+    vpas.patch("leaky", &PatchParams::default(), &Patch::Merge(&boost))
+        .await?;
+    let res = json!({"requests": {"cpu": "300m", "memory": "64Mi"}, "limits": {"cpu": "600m", "memory": "128Mi"}});
+    let leak = r#"{"kind":"leak","cpu":"100m","memory":"32Mi","leak_per_second":"4Mi"}"#;
+    create_deployment(&client, deployment("leaky", 1, res, "NotRequired", leak)?).await?;
+    let lp = ListParams::default().labels("app=leaky");
+    wait_for(
+        "leaky pod re-boosted after its restart",
+        Duration::from_secs(90),
+        || {
+            let (api, lp) = (api.clone(), lp.clone());
+            async move {
+                let ps = api.list(&lp).await?.items;
+                Ok(ps.into_iter().find(|p| {
+                    restart_count(p) >= 1
+                        && boost_state(p)
+                            .is_some_and(|s| s.contains("active=1") && !s.contains("c=app:0:"))
+                        && spec_value(p, "limits", "cpu").as_deref() == Some("1800m")
+                }))
+            }
+        },
+    )
+    .await?;
+    wait_for(
+        "leaky pod unboosted after the restart",
+        Duration::from_secs(60),
+        || {
+            let (api, lp) = (api.clone(), lp.clone());
+            async move {
+                let ps = api.list(&lp).await?.items;
+                Ok(ps.into_iter().find(|p| {
+                    restart_count(p) >= 1
+                        && boost_state(p).is_some_and(|s| s.contains("active=0"))
+                        && spec_value(p, "limits", "cpu").as_deref() == Some("600m")
+                }))
+            }
+        },
+    )
+    .await?;
     Ok(())
 }

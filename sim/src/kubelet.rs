@@ -250,7 +250,7 @@ impl Kubelet {
             let client = clients
                 .for_node(&spec.name)
                 .ok_or_else(|| SimError::Config(format!("no API client for node {}", spec.name)))?;
-            let sim = NodeSim::new(
+            let mut sim = NodeSim::new(
                 spec.clone(),
                 config.behaviour.clone(),
                 node_cgroup_root(&config.cgroup_root, &spec.name),

@@ -109,7 +109,7 @@ impl NodeSim {
     }
 
     /// Creates the kubelet's top-level and QoS slices.
-    pub fn init_tree(&self) -> Result<(), TreeError> {
+    pub fn init_tree(&mut self) -> Result<(), TreeError> {
         let n = self.behaviour.naming;
         for qos in [
             QosClass::Guaranteed,

@@ -71,7 +71,10 @@ async fn binary_runs_pods_writes_truth_and_stops_on_sigterm() -> Result<()> {
         kubeconfigs.join(format!("{NODE}.kubeconfig")),
     )?;
     let truth = work.path().join("truth.json");
-    let cgroup_root = work.path().join("cgroup");
+    let cgroup_dir = tempfile::Builder::new()
+        .prefix("tailor-sim-bin-")
+        .tempdir_in(tailor_sim::cgroup::tree::scratch_parent())?;
+    let cgroup_root = cgroup_dir.path().join("cgroup");
     let log = std::fs::File::create(work.path().join("sim.log"))?;
 
     let child = Command::new(env!("CARGO_BIN_EXE_tailor-sim-kubelet"))

@@ -46,7 +46,7 @@ impl Sim {
         }
         let root = tempfile::Builder::new()
             .prefix("tailor-sim-cgroup-")
-            .tempdir()?;
+            .tempdir_in(tailor_sim::cgroup::tree::scratch_parent())?;
         let args = Args::parse_from_iter([
             "tailor-sim-kubelet".to_string(),
             format!("--node-names={}", names.join(",")),

@@ -4,6 +4,8 @@
 
 use super::engine::CgroupState;
 use super::files::{render_cpu_max, render_limit, render_memory_stat};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -42,15 +44,29 @@ pub const FILES: [&str; 12] = [
 ];
 
 /// The root of the simulated hierarchy (what a node agent would see at `/sys/fs/cgroup`).
+///
+/// Files whose content did not change since the last write are not rewritten (limits, weights): on a
+/// disk-backed filesystem every replace-by-rename costs a journal flush, and the kernel's files do not change
+/// either. Put the root on tmpfs (`/dev/shm`) for speed, as the real cgroupfs is in memory.
 #[derive(Debug, Clone)]
 pub struct CgroupTree {
     root: PathBuf,
+    written: HashMap<PathBuf, u64>,
+}
+
+fn digest(contents: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    contents.hash(&mut h);
+    h.finish()
 }
 
 impl CgroupTree {
     /// A tree rooted at `root` (created on first write).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        CgroupTree { root: root.into() }
+        CgroupTree {
+            root: root.into(),
+            written: HashMap::new(),
+        }
     }
 
     /// The root directory.
@@ -64,7 +80,7 @@ impl CgroupTree {
     }
 
     /// Creates a cgroup directory (and parents) with a `cgroup.controllers` file, like a slice the kubelet made.
-    pub fn ensure_dir(&self, rel: &Path) -> Result<(), TreeError> {
+    pub fn ensure_dir(&mut self, rel: &Path) -> Result<(), TreeError> {
         let dir = self.abs(rel);
         std::fs::create_dir_all(&dir).map_err(|source| TreeError {
             op: "mkdir",
@@ -82,11 +98,15 @@ impl CgroupTree {
         Ok(())
     }
 
-    /// Atomically replaces one file.
-    pub fn write_file(&self, rel: &Path, name: &str, contents: &str) -> Result<(), TreeError> {
+    /// Atomically replaces one file (skipped when this tree last wrote the same content there).
+    pub fn write_file(&mut self, rel: &Path, name: &str, contents: &str) -> Result<(), TreeError> {
         let dir = self.abs(rel);
-        let tmp = dir.join(format!(".{name}.tmp"));
         let target = dir.join(name);
+        let hash = digest(contents);
+        if self.written.get(&target) == Some(&hash) {
+            return Ok(());
+        }
+        let tmp = dir.join(format!(".{name}.tmp"));
         std::fs::write(&tmp, contents).map_err(|source| TreeError {
             op: "write",
             path: tmp.clone(),
@@ -94,14 +114,16 @@ impl CgroupTree {
         })?;
         std::fs::rename(&tmp, &target).map_err(|source| TreeError {
             op: "rename",
-            path: target,
+            path: target.clone(),
             source,
-        })
+        })?;
+        self.written.insert(target, hash);
+        Ok(())
     }
 
     /// Writes every interface file of one cgroup from its state and configuration.
     pub fn write_cgroup(
-        &self,
+        &mut self,
         rel: &Path,
         state: &CgroupState,
         config: &CgroupConfig,
@@ -130,8 +152,9 @@ impl CgroupTree {
     }
 
     /// Removes a cgroup (the runtime deletes a container's cgroup when its task exits).
-    pub fn remove(&self, rel: &Path) -> Result<(), TreeError> {
+    pub fn remove(&mut self, rel: &Path) -> Result<(), TreeError> {
         let dir = self.abs(rel);
+        self.written.retain(|p, _| !p.starts_with(&dir));
         match std::fs::remove_dir_all(&dir) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -144,6 +167,16 @@ impl CgroupTree {
     }
 }
 
+/// A directory for throwaway trees: tmpfs (`/dev/shm`) when present, else the system temp dir.
+pub fn scratch_parent() -> PathBuf {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,7 +185,7 @@ mod tests {
     #[test]
     fn writes_all_files_atomically_and_removes() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
-        let tree = CgroupTree::new(dir.path());
+        let mut tree = CgroupTree::new(dir.path());
         let rel = Path::new("kubepods.slice/kubepods-pod1.slice/cri-containerd-x.scope");
         let mut state = CgroupState::default();
         state.step(
@@ -195,8 +228,38 @@ mod tests {
         let stat = std::fs::read_to_string(tree.abs(rel).join("cpu.stat"))?;
         assert!(stat.starts_with("usage_usec 200000\n"), "{stat}");
         assert!(tree.abs(Path::new("kubepods.slice")).is_dir());
+        use std::os::unix::fs::MetadataExt;
+        let base = tree.abs(rel);
+        let inode = |f: &str| std::fs::metadata(base.join(f)).map(|m| m.ino());
+        let (max_before, stat_before) = (inode("cpu.max")?, inode("cpu.stat")?);
+        state.step(
+            Demand {
+                cpu_millis: 200,
+                anon_bytes: 8 << 20,
+                file_bytes: 1 << 20,
+            },
+            Limits {
+                cpu_millis: Some(500),
+                memory_bytes: Some(64 << 20),
+            },
+            1_000_000,
+            2,
+        );
+        tree.write_cgroup(rel, &state, &cfg)?;
+        assert_eq!(
+            inode("cpu.max")?,
+            max_before,
+            "unchanged file not rewritten"
+        );
+        assert_ne!(inode("cpu.stat")?, stat_before, "changed file replaced");
         tree.remove(rel)?;
         assert!(!tree.abs(rel).exists());
+        tree.write_cgroup(rel, &state, &cfg)?;
+        assert!(
+            tree.abs(rel).join("cpu.max").is_file(),
+            "rewritten after removal"
+        );
+        tree.remove(rel)?;
         tree.remove(rel)?;
         Ok(())
     }

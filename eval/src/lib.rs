@@ -8,6 +8,7 @@
 pub mod contender;
 pub mod fill;
 pub mod import;
+pub mod planner;
 pub mod plot;
 pub mod policy;
 pub mod replay;

@@ -51,6 +51,9 @@ struct Cli {
     cpu_spread: f64,
     #[arg(long, env = "TAILOR_EVAL_JOBS", default_value_t = 2)]
     jobs: usize,
+    /// Resize with the simplified stand-in rules (`eval/src/policy.rs`) instead of the real planner.
+    #[arg(long)]
+    stand_in_policy: bool,
     /// Also run the candidate changes to the core's defaults (marked `candidate-`, never defaults).
     #[arg(long)]
     candidates: bool,
@@ -81,7 +84,10 @@ fn main() -> anyhow::Result<()> {
         cpu_spread: cli.cpu_spread,
         ..FillConfig::default()
     };
-    let policy = ResizePolicy::default();
+    let policy = ResizePolicy {
+        core_planner: !cli.stand_in_policy,
+        ..ResizePolicy::default()
+    };
     let contenders = if cli.candidates {
         ContenderSpec::with_candidates(cli.driver.clone())
     } else {

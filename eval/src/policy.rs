@@ -1,6 +1,9 @@
-//! When a recommendation becomes a resize. STAND-IN for `tailor_core::plan`: the real planner takes whole pod,
-//! node, quota and budget views and was still being written when this replay was built, so the replay applies
-//! its trigger rules to a single container directly, with the planner's own numbers (`PlannerConfig::default()`):
+//! When a recommendation becomes a resize.
+//!
+//! By default the replay asks the real planner ([`crate::planner`], `tailor_core::plan`). This module holds
+//! what both share (limit ratios, the container's [`Size`]) and a simplified STAND-IN of the planner's trigger
+//! rules, kept for `--stand-in-policy` and as a cross-check (on the test subset both give the same results for
+//! VPA and Tailor). The stand-in uses the planner's own numbers (`PlannerConfig::default()`):
 //!
 //! 1. an OOM kill within `oom_window` not yet answered by a resize → resize now, memory at least the limit ×
 //!    `oom_bump` or + `oom_min_bump` (the planner's OOM bump);
@@ -10,7 +13,7 @@
 //! 4. the target below the request by more than `down_threshold` → resize once `down_cooldown` has passed.
 //!
 //! A resize sets every controlled resource's request to the target and keeps each limit:request ratio
-//! ([`LimitRatios`]). Every contender goes through this same policy.
+//! ([`LimitRatios`]). Every contender goes through the same policy.
 
 use std::time::Duration;
 
@@ -75,6 +78,9 @@ pub struct ResizePolicy {
     /// The kubelet treats CPU requests below this as this.
     pub cpu_request_floor: MilliCpu,
     pub ratios: LimitRatios,
+    /// Decide with the real planner (`tailor_core::plan`, see [`crate::planner`]) instead of the rules above;
+    /// the initial limits still follow `ratios`.
+    pub core_planner: bool,
 }
 
 fn millis(ms: i64) -> Duration {
@@ -94,6 +100,7 @@ impl Default for ResizePolicy {
             oom_min_bump: Bytes(p.oom_min_bump_bytes),
             cpu_request_floor: MilliCpu(p.cpu_request_floor_m),
             ratios: LimitRatios::default(),
+            core_planner: true,
         }
     }
 }

@@ -5,6 +5,7 @@ use tailor_core::time::Timestamp;
 
 use crate::contender::{Contender, ContenderError};
 use crate::fill::{MINUTE, MinuteSeries};
+use crate::planner::CorePlanner;
 use crate::policy::{Controlled, PolicyState, ResizePolicy, Size};
 use crate::score::Score;
 
@@ -44,6 +45,9 @@ pub fn replay(
         policy.ratios,
     );
     let mut state = PolicyState::new(start);
+    let mut planner = policy
+        .core_planner
+        .then(|| CorePlanner::new(start, &size, controlled));
     let mut score = Score {
         traces: 1,
         ..Score::default()
@@ -64,16 +68,31 @@ pub fn replay(
             contender.record_oom(m.at, size.memory_request, size.memory_limit)?;
             state.last_oom = Some(m.at);
         }
+        if let Some(p) = planner.as_mut() {
+            if let Some(ws) = out.memory_observed {
+                p.observe_memory(ws);
+            }
+            if out.oom_killed {
+                p.record_oom(m.at);
+            }
+        }
         // The recommender's loop runs at the end of the minute, the planner right after it.
         let now = m.at.saturating_add(MINUTE);
-        if let Some(rec) = contender.recommend(now)?
-            && let Some(r) = policy.decide(now, &size, &rec, controlled, &mut state)
-        {
+        let Some(rec) = contender.recommend(now)? else {
+            continue;
+        };
+        let next = match planner.as_mut() {
+            Some(p) => p.decide(now, &size, &rec),
+            None => policy
+                .decide(now, &size, &rec, controlled, &mut state)
+                .map(|r| r.to),
+        };
+        if let Some(to) = next.filter(|to| *to != size) {
             score.resizes += 1;
-            if r.memory_changed {
+            if to.memory_request != size.memory_request {
                 score.disruptive_resizes += 1;
             }
-            size = r.to;
+            size = to;
         }
     }
     Ok(ReplayResult { score, steps })

@@ -8,6 +8,7 @@
 
 pub mod cgroup;
 pub mod cli;
+pub mod contention;
 pub mod kubelet;
 pub mod naming;
 pub mod node;

@@ -372,11 +372,13 @@ impl NodeSim {
         let mut events = self.admit_resizes(now);
         events.extend(self.actuate(now));
         let cpus = self.spec.cpu_millis.div_ceil(1000);
+        let mut shares = self.cpu_shares(now);
         for p in self.pods.values_mut() {
             let name = p.name.clone();
             let uid = p.uid.clone();
+            let pod_shares = shares.remove(&uid).unwrap_or_default();
             events.extend(
-                p.step(now, cpus, &self.behaviour.timings)
+                p.step_with_shares(now, cpus, &self.behaviour.timings, &pod_shares)
                     .into_iter()
                     .map(|e| NodeEvent {
                         pod: name.clone(),
@@ -387,6 +389,28 @@ impl NodeSim {
         }
         self.write_tree()?;
         Ok(events)
+    }
+
+    /// Splits the node's CPU between the running containers by `cpu.weight` when they want more than it has.
+    fn cpu_shares(&self, now: Timestamp) -> BTreeMap<String, Vec<u64>> {
+        let mut index = Vec::new();
+        let mut wants = Vec::new();
+        for p in self.pods.values() {
+            for (i, want) in p.cpu_wants(now).into_iter().enumerate() {
+                let weight = self.container_config(&p.containers[i].actuated).cpu_weight;
+                index.push((p.uid.clone(), i));
+                wants.push((want, weight));
+            }
+        }
+        let fair = crate::contention::fair_shares(self.spec.cpu_millis, &wants);
+        let mut out: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        for (((uid, i), share), (want, _)) in index.into_iter().zip(fair).zip(wants) {
+            let v = out.entry(uid).or_default();
+            v.resize(i + 1, u64::MAX);
+            // A container that gets all it wants (up to its quota) is not capped: the quota throttles it.
+            v[i] = if share >= want { u64::MAX } else { share };
+        }
+        out
     }
 
     fn container_config(&self, r: &Resources) -> CgroupConfig {
@@ -715,6 +739,55 @@ mod tests {
             .and_then(|r| r.limits.clone())
             .unwrap_or_default();
         assert_eq!(limits.get("cpu").map(|q| q.0.as_str()), Some("1500m"));
+        Ok(())
+    }
+
+    #[test]
+    fn oversubscribed_node_shares_cpu_by_weight() -> Result<(), TreeError> {
+        let dir = tempfile::tempdir().map_err(|source| TreeError {
+            op: "tmp",
+            path: PathBuf::new(),
+            source,
+        })?;
+        let mut n = node(dir.path());
+        // Node has 2 cores; three pods want 1 core each with limits of 2: 2000m shared 1:1:2 by request.
+        let busy = r#"{"kind":"constant","cpu":"1","memory":"8Mi"}"#;
+        let q = |p: &mut Pod, req: &str| {
+            if let Some(c) = p.spec.as_mut().and_then(|s| s.containers.first_mut()) {
+                let m = |v: &str| -> std::collections::BTreeMap<String, Quantity> {
+                    [
+                        ("cpu".to_string(), Quantity(v.into())),
+                        ("memory".to_string(), Quantity("64Mi".into())),
+                    ]
+                    .into()
+                };
+                c.resources = Some(ResourceRequirements {
+                    requests: Some(m(req)),
+                    limits: Some(m("2")),
+                    ..Default::default()
+                });
+            }
+        };
+        for (uid, req) in [("x", "250m"), ("y", "250m"), ("z", "500m")] {
+            let mut p = pod(uid, "1", "64Mi", "NotRequired", busy);
+            q(&mut p, req);
+            n.upsert_pod(&p, t(0));
+        }
+        n.tick(t(0))?;
+        n.tick(t(1))?;
+        let rate = |uid: &str| n.pods[uid].containers[0].cgroup.last_rate_millis;
+        let total = rate("x") + rate("y") + rate("z");
+        assert!((1990..=2000).contains(&total), "work-conserving: {total}");
+        assert!(
+            rate("z") > rate("x") && rate("x") == rate("y"),
+            "{} {} {}",
+            rate("x"),
+            rate("y"),
+            rate("z")
+        );
+        let c = &n.pods["x"].containers[0].cgroup;
+        assert_eq!(c.cpu.nr_throttled, 0, "contention is not throttling");
+        assert!(c.cpu_pressure.some.total > 0);
         Ok(())
     }
 

@@ -422,6 +422,38 @@ impl SimPod {
 
     /// Advances lifecycle and counters to `now`. `node_cpus` bounds CPU use.
     pub fn step(&mut self, now: Timestamp, node_cpus: u64, timings: &PodTimings) -> Vec<PodEvent> {
+        self.step_with_shares(now, node_cpus, timings, &[])
+    }
+
+    /// CPU each container would run at `now` if the node were idle (demand capped by its quota), in
+    /// millicores; 0 for containers that are not running.
+    pub fn cpu_wants(&self, now: Timestamp) -> Vec<u64> {
+        self.containers
+            .iter()
+            .map(|c| match c.run {
+                RunState::Running { since, .. } if self.is_active() => {
+                    let demand = c
+                        .workload
+                        .demand(micros_between(since, now) / 1000)
+                        .cpu_millis;
+                    let quota = crate::cgroup::files::cpu_quota_us(c.actuated.cpu_limit)
+                        .map_or(u64::MAX, |q| q * 1000 / crate::cgroup::files::CFS_PERIOD_US);
+                    demand.min(quota)
+                }
+                _ => 0,
+            })
+            .collect()
+    }
+
+    /// Like [`SimPod::step`], with each container's CPU capped at `shares[i]` millicores by contention on
+    /// the node (missing entries are uncapped).
+    pub fn step_with_shares(
+        &mut self,
+        now: Timestamp,
+        node_cpus: u64,
+        timings: &PodTimings,
+        shares: &[u64],
+    ) -> Vec<PodEvent> {
         let dt = micros_between(self.last_step, now);
         self.last_step = self.last_step.max(now);
         let mut events = Vec::new();
@@ -467,7 +499,10 @@ impl SimPod {
                     let since_ms = micros_between(since, now) / 1000;
                     let demand = c.workload.demand(since_ms);
                     let limits = c.limits();
-                    if c.cgroup.step(demand, limits, dt, node_cpus) == StepOutcome::OomKilled {
+                    let share = shares.get(i).copied().unwrap_or(u64::MAX);
+                    if c.cgroup.step_shared(demand, limits, dt, node_cpus, share)
+                        == StepOutcome::OomKilled
+                    {
                         let name = c.spec.name.clone();
                         let id = c.id.clone();
                         events.push(PodEvent::OomKilled {

@@ -85,7 +85,8 @@ fn kernel_memory(anon: u64, cpu_millis: u64) -> MemoryUsage {
 }
 
 impl CgroupState {
-    /// Advances the cgroup by `dt_us` of wall time. `node_cpus` bounds how many runqueues can throttle at once.
+    /// Advances the cgroup by `dt_us` of wall time on an uncontended node. `node_cpus` bounds how many
+    /// runqueues can throttle at once and the CPU the container can use.
     pub fn step(
         &mut self,
         demand: Demand,
@@ -93,22 +94,48 @@ impl CgroupState {
         dt_us: u64,
         node_cpus: u64,
     ) -> StepOutcome {
+        self.step_shared(demand, limits, dt_us, node_cpus, node_cpus.max(1) * 1000)
+    }
+
+    /// Like [`CgroupState::step`], but the container gets at most `share_millis` of CPU because other
+    /// containers compete for the node (its CFS share by `cpu.weight`). Waiting for a CPU is pressure
+    /// (`some`), not throttling.
+    pub fn step_shared(
+        &mut self,
+        demand: Demand,
+        limits: Limits,
+        dt_us: u64,
+        node_cpus: u64,
+        share_millis: u64,
+    ) -> StepOutcome {
         self.step_cpu(
             demand.cpu_millis,
             limits.cpu_millis,
             dt_us,
             node_cpus.max(1),
+            share_millis,
         );
         self.step_memory(demand, limits.memory_bytes, dt_us)
     }
 
-    fn step_cpu(&mut self, demand: u64, limit: Option<u64>, dt_us: u64, node_cpus: u64) {
+    fn step_cpu(
+        &mut self,
+        wanted: u64,
+        limit: Option<u64>,
+        dt_us: u64,
+        node_cpus: u64,
+        share: u64,
+    ) {
         let quota = cpu_quota_us(limit);
-        let node_cap = node_cpus * 1000;
-        let ceiling = match quota {
-            Some(q) => (q * 1000 / CFS_PERIOD_US).min(node_cap),
-            None => node_cap,
+        // What the processes can actually run: contention caps it before the quota does.
+        let demand = wanted.min(share).min(node_cpus * 1000);
+        let contention_stall = if wanted > demand {
+            u64::try_from(u128::from(dt_us) * u128::from(wanted - demand) / u128::from(wanted))
+                .unwrap_or(dt_us)
+        } else {
+            0
         };
+        let ceiling = quota.map_or(u64::MAX, |q| q * 1000 / CFS_PERIOD_US);
         let rate = demand.min(ceiling);
         self.last_rate_millis = rate;
         self.usage_milli_us += u128::from(rate) * u128::from(dt_us);
@@ -118,34 +145,32 @@ impl CgroupState {
         self.cpu.user_usec = usage - self.cpu.system_usec;
         self.cpu.usage_usec = usage;
 
-        let Some(quota) = quota else {
-            self.period_phase_us = 0;
-            return;
-        };
-        self.period_phase_us += dt_us;
-        let periods = self.period_phase_us / CFS_PERIOD_US;
-        self.period_phase_us %= CFS_PERIOD_US;
-        if periods == 0 || demand == 0 {
-            self.cpu_pressure.some.record(0, dt_us);
-            self.cpu_pressure.full.record(0, dt_us);
-            return;
-        }
-        self.cpu.nr_periods += periods;
-        let quota_rate = quota * 1000 / CFS_PERIOD_US;
-        if demand > quota_rate {
-            // Running flat out at `demand`, the quota lasts quota × 1000 / demand µs of each period.
-            let run_wall = (quota * 1000).div_ceil(demand).min(CFS_PERIOD_US);
-            let wait_wall = CFS_PERIOD_US - run_wall;
-            let runqueues = demand.div_ceil(1000).clamp(1, node_cpus);
-            self.cpu.nr_throttled += periods;
-            self.cpu.throttled_usec += periods * wait_wall * runqueues;
-            let stall = (periods * wait_wall).min(dt_us);
-            self.cpu_pressure.some.record(stall, dt_us);
-            self.cpu_pressure.full.record(stall, dt_us);
+        let mut throttle_stall = 0;
+        if let Some(quota) = quota {
+            self.period_phase_us += dt_us;
+            let periods = self.period_phase_us / CFS_PERIOD_US;
+            self.period_phase_us %= CFS_PERIOD_US;
+            let quota_rate = quota * 1000 / CFS_PERIOD_US;
+            if periods > 0 && demand > 0 {
+                self.cpu.nr_periods += periods;
+                if demand > quota_rate {
+                    // Running flat out at `demand`, the quota lasts quota × 1000 / demand µs of each period.
+                    let run_wall = (quota * 1000).div_ceil(demand).min(CFS_PERIOD_US);
+                    let wait_wall = CFS_PERIOD_US - run_wall;
+                    let runqueues = demand.div_ceil(1000).clamp(1, node_cpus);
+                    self.cpu.nr_throttled += periods;
+                    self.cpu.throttled_usec += periods * wait_wall * runqueues;
+                    throttle_stall = (periods * wait_wall).min(dt_us);
+                }
+            }
         } else {
-            self.cpu_pressure.some.record(0, dt_us);
-            self.cpu_pressure.full.record(0, dt_us);
+            self.period_phase_us = 0;
         }
+        // Throttled, every task waits (some and full); contended, some tasks wait (some only).
+        self.cpu_pressure
+            .some
+            .record((throttle_stall + contention_stall).min(dt_us), dt_us);
+        self.cpu_pressure.full.record(throttle_stall, dt_us);
     }
 
     fn step_memory(&mut self, demand: Demand, limit: Option<u64>, dt_us: u64) -> StepOutcome {
@@ -282,6 +307,43 @@ mod tests {
         );
         assert_eq!(s.cpu.usage_usec, 4 * SEC);
         assert_eq!(s.cpu.nr_periods, 0);
+    }
+
+    #[test]
+    fn contention_caps_usage_and_is_pressure_not_throttling() {
+        let mut s = CgroupState::default();
+        let d = Demand {
+            cpu_millis: 1000,
+            ..Default::default()
+        };
+        s.step_shared(
+            d,
+            Limits {
+                cpu_millis: Some(2000),
+                memory_bytes: None,
+            },
+            SEC,
+            4,
+            400,
+        );
+        assert_eq!(s.cpu.usage_usec, 400_000);
+        assert_eq!(s.cpu.nr_throttled, 0);
+        assert_eq!(s.cpu_pressure.some.total, 600_000);
+        assert_eq!(s.cpu_pressure.full.total, 0);
+        // Contended below the quota: the quota is never exhausted, so no throttling either.
+        let mut t = CgroupState::default();
+        t.step_shared(
+            d,
+            Limits {
+                cpu_millis: Some(500),
+                memory_bytes: None,
+            },
+            SEC,
+            4,
+            300,
+        );
+        assert_eq!(t.cpu.usage_usec, 300_000);
+        assert_eq!(t.cpu.nr_throttled, 0);
     }
 
     #[test]

@@ -78,3 +78,11 @@ fuzz-node-agent:
 	cd node-agent/fuzz && cargo +nightly fuzz run cgroup_files -- -max_total_time=$(FUZZ_SECONDS)
 
 fuzz: fuzz-node-agent
+
+# Simulated kubelet (issue 4): cost of one node tick (lifecycle, resize checks, cgroup file rewrite) vs the pure
+# per-container cgroup step.
+.PHONY: bench-sim
+bench-sim:
+	$(CARGO) bench -p tailor-sim --bench tick
+
+bench: bench-sim

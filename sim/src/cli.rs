@@ -25,7 +25,7 @@ pub struct Args {
     /// Node names, comma separated. Overrides --nodes.
     #[arg(long, env = "SIM_NODE_NAMES", value_delimiter = ',')]
     pub node_names: Vec<String>,
-    /// Number of nodes named <prefix>0, <prefix>1, ...
+    /// Number of nodes, named `<prefix>0`, `<prefix>1`, ...
     #[arg(long, env = "SIM_NODES", default_value_t = 2)]
     pub nodes: usize,
     #[arg(long, env = "SIM_NODE_PREFIX", default_value = "sim-node-")]
@@ -44,7 +44,7 @@ pub struct Args {
     /// Memory reserved for the system (capacity − allocatable).
     #[arg(long, env = "SIM_RESERVED_MEMORY", default_value = "0")]
     pub reserved_memory: String,
-    /// Root of the simulated cgroup trees; node N writes under <root>/<node name>.
+    /// Root of the simulated cgroup trees; node N writes under `<root>/<node name>`.
     #[arg(
         long,
         env = "SIM_CGROUP_ROOT",

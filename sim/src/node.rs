@@ -24,7 +24,7 @@ pub struct NodeSpec {
     pub cpu_millis: u64,
     pub memory_bytes: u64,
     pub max_pods: u64,
-    /// Small integer used for the node's IP (127.0.0.x is not used: pods get 10.244.<index>.x).
+    /// Small integer that numbers the node's addresses: InternalIP `10.200.0.<index + 10>`, pods `10.244.<index>.x`.
     pub index: u8,
     /// Resources reserved for system daemons (capacity − allocatable).
     pub reserved_cpu_millis: u64,

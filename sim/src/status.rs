@@ -115,6 +115,14 @@ pub fn phase(pod: &SimPod) -> &'static str {
     if ever_started { "Running" } else { "Pending" }
 }
 
+/// The image reference without its tag (`registry:5000/app:1` → `registry:5000/app`).
+fn image_repository(image: &str) -> &str {
+    match image.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => repo,
+        _ => image,
+    }
+}
+
 /// Builds the pod status. `carried` are the API's current conditions (non-owned ones are kept).
 pub fn build_status(
     pod: &SimPod,
@@ -129,13 +137,6 @@ pub fn build_status(
     for (i, c) in pod.containers.iter().enumerate() {
         let allocated = pod.allocated.get(i).copied().unwrap_or(c.spec.resources);
         let state = match &c.run {
-            RunState::Creating { .. } if c.restart_count == 0 => ContainerState {
-                waiting: Some(ContainerStateWaiting {
-                    reason: Some("ContainerCreating".into()),
-                    message: None,
-                }),
-                ..Default::default()
-            },
             RunState::Creating { .. } => ContainerState {
                 waiting: Some(ContainerStateWaiting {
                     reason: Some("ContainerCreating".into()),
@@ -175,7 +176,12 @@ pub fn build_status(
         statuses.push(ContainerStatus {
             name: c.spec.name.clone(),
             image: c.spec.image.clone(),
-            image_id: format!("{}@sha256:{}", c.spec.image, &pod.sandbox_id.as_str()[..64]),
+            // A stable fake digest per image reference, like a registry's content digest.
+            image_id: format!(
+                "{}@sha256:{}",
+                image_repository(&c.spec.image),
+                crate::naming::ContainerId::derive(0, &[&c.spec.image]).as_str()
+            ),
             container_id: has_instance.then(|| c.id.uri(runtime)),
             ready: c.is_ready(now),
             started: Some(c.is_running()),
@@ -321,6 +327,13 @@ mod tests {
             status: "True".into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn image_repository_strips_only_the_tag() {
+        assert_eq!(image_repository("registry:5000/app:1"), "registry:5000/app");
+        assert_eq!(image_repository("registry:5000/app"), "registry:5000/app");
+        assert_eq!(image_repository("busybox"), "busybox");
     }
 
     #[test]

@@ -743,6 +743,62 @@ mod tests {
     }
 
     #[test]
+    fn cgroupfs_driver_with_crio_names_the_tree() -> Result<(), TreeError> {
+        let dir = tempfile::tempdir().map_err(|source| TreeError {
+            op: "tmp",
+            path: PathBuf::new(),
+            source,
+        })?;
+        let mut n = node(dir.path());
+        n.behaviour.naming = Naming {
+            driver: CgroupDriver::Cgroupfs,
+            runtime: Runtime::Crio,
+        };
+        n.init_tree()?;
+        let mut p = pod("0a-1b", "500m", "64Mi", "NotRequired", SMALL);
+        if let Some(c) = p
+            .spec
+            .as_mut()
+            .and_then(|s| s.containers.first_mut())
+            .and_then(|c| c.resources.as_mut())
+        {
+            c.limits = None;
+        }
+        n.upsert_pod(&p, t(0));
+        n.tick(t(1))?;
+        let sim = &n.pods["0a-1b"];
+        assert_eq!(sim.qos, QosClass::Burstable);
+        let leaf = dir.path().join(format!(
+            "kubepods/burstable/pod0a-1b/crio-{}",
+            sim.containers[0].id.as_str()
+        ));
+        assert_eq!(
+            std::fs::read_to_string(leaf.join("cpu.max")).unwrap_or_default(),
+            "max 100000\n"
+        );
+        assert!(
+            dir.path()
+                .join(format!(
+                    "kubepods/burstable/pod0a-1b/crio-{}",
+                    sim.sandbox_id.as_str()
+                ))
+                .is_dir()
+        );
+        assert!(dir.path().join("kubepods/besteffort").is_dir());
+        let status = n
+            .status("0a-1b", &[], t(1))
+            .and_then(|s| s.container_statuses)
+            .unwrap_or_default();
+        assert!(
+            status[0]
+                .container_id
+                .as_deref()
+                .is_some_and(|id| id.starts_with("cri-o://"))
+        );
+        Ok(())
+    }
+
+    #[test]
     fn oversubscribed_node_shares_cpu_by_weight() -> Result<(), TreeError> {
         let dir = tempfile::tempdir().map_err(|source| TreeError {
             op: "tmp",

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 SECONDS_TO_RUN=${1:-20}
 CONTAINERS=${2:-330}
 INTERVAL_MS=100
+# auto re-opens files on tmpfs; FILE_MODE=keep-open measures what a real cgroup2 mount gets.
+FILE_MODE=${FILE_MODE:-auto}
 cargo build --release --locked -q -p tailor-node-agent --bin tailor-node-agent --example fixture_tree
 bin=target/release/tailor-node-agent
 work=$(mktemp -d -p /dev/shm tailor-rss-XXXXXX 2>/dev/null || mktemp -d)
@@ -17,7 +19,7 @@ target/release/examples/fixture_tree "$work/full" "$CONTAINERS" >/dev/null
 run() { # name tree
   local out="$work/$1.time"
   /usr/bin/time -v timeout -s TERM "$SECONDS_TO_RUN" "$bin" --standalone --cgroup-root "$2" \
-    --admin-addr 127.0.0.1:0 --sample-interval-ms "$INTERVAL_MS" --log-format text >/dev/null 2>"$out" || true
+    --admin-addr 127.0.0.1:0 --sample-interval-ms "$INTERVAL_MS" --file-mode "$FILE_MODE" --log-format text >/dev/null 2>"$out" || true
   local rss user sys
   rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$out")
   user=$(awk -F': ' '/User time/ {print $2}' "$out")

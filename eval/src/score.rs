@@ -4,7 +4,7 @@
 //! - under-provisioned: minutes where usage exceeded the request (either resource), and by how much;
 //! - throttled: minutes where CPU demand exceeded the CPU limit (the excess is not served);
 //! - OOM kills: minutes where memory demand exceeded the limit (one kill, then a restart);
-//! - resizes, and disruptive ones (memory resizes: they restart the container under the replay's assumed
+//! - resizes, and disruptive ones (memory resizes: they would restart the container under
 //!   `resizePolicy` memory: RestartContainer, which heap-sized runtimes need).
 
 use std::ops::AddAssign;

@@ -25,9 +25,13 @@ fuzz:
 	cd core/fuzz && for t in quantity checkpoint; do \
 		cargo +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; done
 
-demo:
-	@echo "make demo is not available yet: it needs the test bed (issue 4) and all three components." >&2
-	@exit 2
+# The demo: a local control plane, two simulated nodes with realistic workloads, and the node-agents, recommender
+# and updater as real processes (release binaries), with a live table and a summary. DEMO_ARGS: e.g.
+# --keep-running (stay up until Ctrl-C and print the admin kubeconfig) or --duration-seconds=300.
+DEMO_ARGS ?=
+demo: controlplane
+	$(CARGO) build --release --locked -p tailor-node-agent -p tailor-recommender -p tailor-updater -p tailor-demo
+	$(CARGO) run --release --locked -p tailor-demo -- $(DEMO_ARGS)
 
 # Test bed (issue 4): etcd, kube-apiserver, kube-controller-manager and kube-scheduler built from the Go modules
 # pinned in tests/controlplane/go.mod into .build/controlplane/bin (reused until the pins change; needs Go >= 1.26).

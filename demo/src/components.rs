@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use std::os::unix::process::CommandExt as _;
+use std::process::{Child, Command};
 use tailor_k8s::shutdown::CancellationToken;
-use tokio::process::{Child, Command};
 
 use crate::DemoError;
 
@@ -74,6 +75,7 @@ pub struct Running {
 
 #[derive(Debug)]
 enum Inner {
+    Stopped,
     Process(Child),
     Task {
         stop: CancellationToken,
@@ -109,7 +111,6 @@ pub async fn start(launch: &Launch, spec: &Spec, log_dir: &Path) -> Result<Runni
                 // Its own process group: Ctrl-C in the terminal reaches only the demo, which stops
                 // the components in order.
                 .process_group(0)
-                .kill_on_drop(true)
                 .spawn()
                 .map_err(DemoError::io(&program))?;
             Ok(Running {
@@ -164,6 +165,23 @@ pub async fn start(launch: &Launch, spec: &Spec, log_dir: &Path) -> Result<Runni
     }
 }
 
+impl Drop for Running {
+    /// A component left running (an error path, a panic) is killed; [`Running::stop`] is the graceful way.
+    fn drop(&mut self) {
+        match &mut self.inner {
+            Inner::Process(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            Inner::Task { stop, task } => {
+                stop.cancel();
+                task.abort();
+            }
+            Inner::Stopped => {}
+        }
+    }
+}
+
 impl Running {
     /// `Err` with the reason if the component has stopped on its own.
     pub fn check(&mut self) -> Result<(), DemoError> {
@@ -174,6 +192,7 @@ impl Running {
                 Err(e) => Some(format!("cannot be polled: {e}")),
             },
             Inner::Task { task, .. } => task.is_finished().then(|| "task ended".to_owned()),
+            Inner::Stopped => Some("stopped".to_owned()),
         };
         match exited {
             None => Ok(()),
@@ -199,25 +218,32 @@ impl Running {
     }
 
     /// Graceful stop: SIGTERM (or cancellation), then a kill after a grace period.
-    pub async fn stop(self) -> Result<(), DemoError> {
-        match self.inner {
+    pub async fn stop(mut self) -> Result<(), DemoError> {
+        match std::mem::replace(&mut self.inner, Inner::Stopped) {
+            Inner::Stopped => Ok(()),
             Inner::Process(mut child) => {
-                if let Some(pid) = child
-                    .id()
-                    .and_then(|id| i32::try_from(id).ok())
+                if let Some(pid) = i32::try_from(child.id())
+                    .ok()
                     .and_then(rustix::process::Pid::from_raw)
                 {
                     let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
                 }
-                match tokio::time::timeout(STOP_GRACE, child.wait()).await {
-                    Ok(Ok(_)) => Ok(()),
-                    Ok(Err(e)) => Err(DemoError::component(&self.label, e)),
-                    Err(_) => {
-                        let _ = child.kill().await;
-                        Err(DemoError::component(
-                            &self.label,
-                            "did not stop within 10 s of SIGTERM; killed",
-                        ))
+                let deadline = std::time::Instant::now() + STOP_GRACE;
+                loop {
+                    match child.try_wait() {
+                        Ok(Some(_)) => return Ok(()),
+                        Ok(None) if std::time::Instant::now() < deadline => {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                        Ok(None) => {
+                            let _ = child.kill();
+                            let _ = child.wait();
+                            return Err(DemoError::component(
+                                &self.label,
+                                "did not stop within 10 s of SIGTERM; killed",
+                            ));
+                        }
+                        Err(e) => return Err(DemoError::component(&self.label, e)),
                     }
                 }
             }

@@ -79,13 +79,14 @@ async fn main() -> anyhow::Result<()> {
     let outcome = run(&args, &mut stack, &dir).await;
     println!("* stopping the updater, node-agents, recommender, simulator and control plane");
     let stopped = stack.stop().await;
-    outcome?;
+    let summary = outcome?;
     stopped?;
-    println!("* everything stopped");
+    println!("* everything stopped\n\n{summary}");
     Ok(())
 }
 
-async fn run(args: &Args, stack: &mut Stack, dir: &std::path::Path) -> anyhow::Result<()> {
+/// Deploys the workloads, prints the table until the time is up or a signal arrives; returns the summary.
+async fn run(args: &Args, stack: &mut Stack, dir: &std::path::Path) -> anyhow::Result<String> {
     let workloads = workloads::default_workloads();
     println!("* creating the workloads and their VPAs:");
     for w in &workloads {
@@ -142,8 +143,7 @@ async fn run(args: &Args, stack: &mut Stack, dir: &std::path::Path) -> anyhow::R
             break;
         }
     }
-    println!("\n{}", Summary::compute(&workloads, &observer).render());
-    Ok(())
+    Ok(Summary::compute(&workloads, &observer).render())
 }
 
 /// Ctrl-C or SIGTERM.

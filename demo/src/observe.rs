@@ -162,7 +162,8 @@ pub async fn snapshot(
         .map_err(DemoError::kube("listing events"))?
     {
         let reason = e.reason.clone().unwrap_or_default();
-        if !interesting(&reason) {
+        // The updater reports each action on the pod and again on its VPA; the pod's copy is enough.
+        if !interesting(&reason) || e.involved_object.kind.as_deref() != Some("Pod") {
             continue;
         }
         let Some(time) = event_time(&e) else { continue };

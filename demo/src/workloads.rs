@@ -59,7 +59,7 @@ pub fn default_workloads() -> Vec<Workload> {
             story: "leaks memory, OOM-killed",
             replicas: 1,
             resources: resources(("200m", "96Mi"), ("400m", "128Mi")),
-            model: json!({"kind": "leak", "cpu": "100m", "memory": "48Mi", "leak_per_second": "2Mi"}),
+            model: json!({"kind": "leak", "cpu": "100m", "memory": "64Mi", "leak_per_second": "4Mi"}),
             mode: "InPlace",
             startup_boost: None,
         },

@@ -5,7 +5,49 @@
 //! The walk is a pure function over owner references plus a lookup of intermediate owners, so it is tested
 //! without an API server; the binaries back the lookup with reflector stores.
 
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::core::PartialObjectMeta;
+use kube::runtime::reflector::{ObjectRef, Store};
+
+/// The intermediate owners the walk looks up (ReplicaSets and Jobs), backed by metadata-only reflector stores:
+/// the one lookup both the recommender and the updater use.
+#[derive(Clone)]
+pub struct OwnerStores {
+    pub replica_sets: Store<PartialObjectMeta<ReplicaSet>>,
+    pub jobs: Store<PartialObjectMeta<Job>>,
+}
+
+impl std::fmt::Debug for OwnerStores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OwnerStores").finish_non_exhaustive()
+    }
+}
+
+impl OwnerLookup for OwnerStores {
+    fn owner_references(
+        &self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Vec<OwnerReference>> {
+        let meta = match kind {
+            "ReplicaSet" => self
+                .replica_sets
+                .get(&ObjectRef::new(name).within(namespace))?
+                .metadata
+                .clone(),
+            "Job" => self
+                .jobs
+                .get(&ObjectRef::new(name).within(namespace))?
+                .metadata
+                .clone(),
+            _ => return None,
+        };
+        Some(meta.owner_references.unwrap_or_default())
+    }
+}
 
 /// A workload: the unit history and recommendations are kept for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

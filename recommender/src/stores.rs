@@ -11,13 +11,13 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::core::PartialObjectMeta;
-use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::reflector::Store;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Api, Client, Resource};
 use tailor_core::estimate::Resources;
 use tailor_k8s::admin::{Readiness, ReadinessHandle};
 use tailor_k8s::crd::vpa::VerticalPodAutoscaler;
-use tailor_k8s::owner::OwnerLookup;
+use tailor_k8s::owner::{OwnerLookup, OwnerStores};
 use tailor_k8s::quantity::parse_resources;
 use tokio_util::sync::CancellationToken;
 
@@ -30,8 +30,8 @@ pub struct Stores {
     pub vpas: Store<VerticalPodAutoscaler>,
     /// Nodes (for the largest allocatable).
     pub nodes: Store<Node>,
-    replica_sets: Store<PartialObjectMeta<ReplicaSet>>,
-    jobs: Store<PartialObjectMeta<Job>>,
+    /// ReplicaSet and Job metadata, for owner resolution.
+    owners: OwnerStores,
 }
 
 impl Debug for Stores {
@@ -47,20 +47,7 @@ impl OwnerLookup for Stores {
         namespace: &str,
         name: &str,
     ) -> Option<Vec<OwnerReference>> {
-        let meta = match kind {
-            "ReplicaSet" => self
-                .replica_sets
-                .get(&ObjectRef::new(name).within(namespace))?
-                .metadata
-                .clone(),
-            "Job" => self
-                .jobs
-                .get(&ObjectRef::new(name).within(namespace))?
-                .metadata
-                .clone(),
-            _ => return None,
-        };
-        Some(meta.owner_references.unwrap_or_default())
+        self.owners.owner_references(kind, namespace, name)
     }
 }
 
@@ -144,8 +131,7 @@ pub fn start(
     let stores = Stores {
         vpas,
         nodes,
-        replica_sets,
-        jobs,
+        owners: OwnerStores { replica_sets, jobs },
     };
     let pods = watcher(Api::<Pod>::all(client.clone()), cfg().any_semantic()).default_backoff();
     tokio::spawn(feed_pods(

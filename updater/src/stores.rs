@@ -10,13 +10,13 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{LimitRange, Node, Pod, ResourceQuota};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::core::PartialObjectMeta;
-use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::reflector::Store;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 use tailor_k8s::admin::Readiness;
 use tailor_k8s::crd::vpa::VerticalPodAutoscaler;
-use tailor_k8s::owner::OwnerLookup;
+use tailor_k8s::owner::{OwnerLookup, OwnerStores};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -31,8 +31,8 @@ pub struct Stores {
     pub limit_ranges: Store<LimitRange>,
     pub quotas: Store<ResourceQuota>,
     pub pdbs: Store<PodDisruptionBudget>,
-    pub replica_sets: Store<PartialObjectMeta<ReplicaSet>>,
-    pub jobs: Store<PartialObjectMeta<Job>>,
+    /// ReplicaSet and Job metadata, for owner resolution.
+    pub owners: OwnerStores,
 }
 
 impl Debug for Stores {
@@ -48,20 +48,7 @@ impl OwnerLookup for Stores {
         namespace: &str,
         name: &str,
     ) -> Option<Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference>> {
-        let meta = match kind {
-            "ReplicaSet" => self
-                .replica_sets
-                .get(&ObjectRef::new(name).within(namespace))?
-                .metadata
-                .clone(),
-            "Job" => self
-                .jobs
-                .get(&ObjectRef::new(name).within(namespace))?
-                .metadata
-                .clone(),
-            _ => return None,
-        };
-        Some(meta.owner_references.unwrap_or_default())
+        self.owners.owner_references(kind, namespace, name)
     }
 }
 
@@ -181,23 +168,25 @@ impl Stores {
                 shutdown.clone(),
                 None,
             ),
-            replica_sets: spawn_reflector(
-                "replicasets",
-                watcher(
-                    all::<PartialObjectMeta<ReplicaSet>>(client, namespace),
-                    cfg.clone(),
+            owners: OwnerStores {
+                replica_sets: spawn_reflector(
+                    "replicasets",
+                    watcher(
+                        all::<PartialObjectMeta<ReplicaSet>>(client, namespace),
+                        cfg.clone(),
+                    ),
+                    readiness,
+                    shutdown.clone(),
+                    None,
                 ),
-                readiness,
-                shutdown.clone(),
-                None,
-            ),
-            jobs: spawn_reflector(
-                "jobs",
-                watcher(all::<PartialObjectMeta<Job>>(client, namespace), cfg),
-                readiness,
-                shutdown.clone(),
-                None,
-            ),
+                jobs: spawn_reflector(
+                    "jobs",
+                    watcher(all::<PartialObjectMeta<Job>>(client, namespace), cfg),
+                    readiness,
+                    shutdown.clone(),
+                    None,
+                ),
+            },
         }
     }
 }

@@ -110,6 +110,12 @@ pub struct Args {
     /// Interpolate inside histogram buckets instead of upstream's bucket-end rule.
     #[arg(long, env = "TAILOR_INTERPOLATE_PERCENTILES", default_value_t = false)]
     pub interpolate_percentiles: bool,
+    /// Round CPU figures up to a multiple of this many millicores (1: no rounding, upstream's default).
+    #[arg(long, env = "TAILOR_ROUND_CPU_MILLICORES", default_value_t = 1, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
+    pub round_cpu_millicores: i64,
+    /// Round memory figures up to a multiple of this many bytes (default 1 MiB; 1 is upstream's default, none).
+    #[arg(long, env = "TAILOR_ROUND_MEMORY_BYTES", default_value_t = 1 << 20, value_parser = clap::value_parser!(i64).range(1..=1 << 40))]
+    pub round_memory_bytes: i64,
     /// Below this many days of history a recommendation is flagged LowConfidence.
     #[arg(long, env = "TAILOR_LOW_CONFIDENCE_DAYS", default_value_t = 1.0)]
     pub low_confidence_days: f64,
@@ -183,6 +189,8 @@ impl Args {
         RecommendConfig {
             estimator: EstimatorConfig {
                 percentile_mode: mode,
+                round_cpu_millicores: self.round_cpu_millicores,
+                round_memory_bytes: self.round_memory_bytes,
                 ..EstimatorConfig::default()
             },
             low_confidence_below: self.low_confidence_days,
@@ -206,6 +214,11 @@ mod tests {
         assert!(matches!(args.validate(), Err(ArgsError::NoTls)));
         assert!(!args.serve_unnamed_vpas && !args.dry_run && args.startup_split);
         assert_eq!(args.recommender_name, "tailor");
+        let est = args.recommend_config().estimator;
+        assert_eq!(
+            (est.round_cpu_millicores, est.round_memory_bytes),
+            (1, 1 << 20)
+        );
         let ok = parse(&["--insecure-http"]);
         assert!(ok.validate().is_ok());
         assert_eq!(

@@ -96,7 +96,7 @@ pub fn to_configmap(
             workload: workload.clone(),
             container: name.clone(),
             written_ms: now.unix_millis(),
-            aggregate: tracked.steady.to_checkpoint(),
+            aggregate: tracked.checkpoint_state(now).to_checkpoint(),
         };
         data.insert(format!("{name}.json"), serde_json::to_string(&stored)?);
     }

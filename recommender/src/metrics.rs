@@ -98,6 +98,8 @@ pub struct Metrics {
     pub unknown_pods: Counter,
     /// OOM kills applied.
     pub oom_events: Counter,
+    /// OOM kills known only from a periodic summary's count (their urgent event never arrived).
+    pub ooms_recovered: Counter,
     /// Aggregates (workload containers) tracked.
     pub aggregates: Gauge,
     /// Checkpoint writes, by result.
@@ -128,6 +130,7 @@ impl Metrics {
             container_reports: Counter::default(),
             unknown_pods: Counter::default(),
             oom_events: Counter::default(),
+            ooms_recovered: Counter::default(),
             aggregates: Gauge::default(),
             checkpoint_writes: Family::default(),
             status_writes: Family::default(),
@@ -168,6 +171,11 @@ impl Metrics {
             "oom_events",
             "OOM kills applied to the model",
             m.oom_events.clone(),
+        );
+        r.register(
+            "oom_kills_recovered",
+            "OOM kills applied from a periodic summary's count because their urgent event never arrived",
+            m.ooms_recovered.clone(),
         );
         r.register(
             "aggregates",

@@ -93,6 +93,24 @@ impl Tracked {
         }
     }
 
+    /// The steady-state history as it should be stored at `now`: without the memory peaks of windows that are
+    /// still open. A restored aggregate starts with fresh per-pod window state, so the running pods add their
+    /// current window's peak again; keeping it in the checkpoint too would count it twice (upstream subtracts it
+    /// the same way before saving).
+    pub fn checkpoint_state(&self, now: Timestamp) -> AggregateState {
+        let mut agg = self.steady.clone();
+        for pod in self.pods.values() {
+            let Some(end) = pod.state.window_end() else {
+                continue;
+            };
+            let peak = pod.state.max_memory_peak();
+            if now < end && peak > Bytes::ZERO {
+                agg.subtract_memory_peak(end, peak);
+            }
+        }
+        agg
+    }
+
     /// Forgets per-pod window state of pods that are gone (their peaks stay in the histogram).
     pub fn forget_pod(&mut self, pod_uid: &str) {
         self.pods.remove(pod_uid);

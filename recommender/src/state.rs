@@ -5,6 +5,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockW
 use tokio::sync::Notify;
 
 use crate::ingest::dedup::SequenceTracker;
+use crate::ingest::oom::OomLedger;
 use crate::model::{Model, ModelOptions};
 use crate::pods::PodIndex;
 
@@ -14,6 +15,7 @@ pub struct Shared {
     model: Mutex<Model>,
     pods: RwLock<PodIndex>,
     sequences: Mutex<SequenceTracker>,
+    ooms: Mutex<OomLedger>,
     /// Woken when an OOM kill arrives, so the recommendation pass runs at once instead of at its next tick.
     pub urgent: Notify,
 }
@@ -25,6 +27,7 @@ impl Shared {
             model: Mutex::new(Model::new(opts)),
             pods: RwLock::new(PodIndex::default()),
             sequences: Mutex::new(SequenceTracker::default()),
+            ooms: Mutex::new(OomLedger::default()),
             urgent: Notify::new(),
         }
     }
@@ -52,5 +55,10 @@ impl Shared {
         self.sequences
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The OOM kills already counted, per runtime container.
+    pub fn ooms(&self) -> MutexGuard<'_, OomLedger> {
+        self.ooms.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -6,7 +6,9 @@ mod policy;
 mod steps;
 
 pub use policy::{ContainerPolicy, ControlledResources, cap_to_policy};
-pub use steps::{confidence, percentile, pod_minimums, with_confidence, with_margin, with_minimum};
+pub use steps::{
+    confidence, percentile, pod_minimums, round_up, with_confidence, with_margin, with_minimum,
+};
 
 use std::time::Duration;
 
@@ -61,6 +63,10 @@ pub struct EstimatorConfig {
     pub pod_min_cpu: MilliCpu,
     pub pod_min_memory: Bytes,
     pub percentile_mode: PercentileMode,
+    /// Every figure is rounded up to a multiple of this (upstream `--round-cpu-millicores`, default 1: none).
+    pub round_cpu_millicores: i64,
+    /// Every figure is rounded up to a multiple of this (upstream `--round-memory-bytes`, default 1: none).
+    pub round_memory_bytes: i64,
 }
 
 impl Default for EstimatorConfig {
@@ -79,6 +85,8 @@ impl Default for EstimatorConfig {
             pod_min_cpu: MilliCpu(25),
             pod_min_memory: Bytes(250 * 1024 * 1024),
             percentile_mode: PercentileMode::BucketEnd,
+            round_cpu_millicores: 1,
+            round_memory_bytes: 1,
         }
     }
 }
@@ -114,9 +122,14 @@ pub fn recommend(
     let (lm, le) = cfg.lower_bound_confidence;
     let (um, ue) = cfg.upper_bound_confidence;
     let floor = agg.active_oom_floor(now).unwrap_or(Bytes::ZERO);
+    // Upstream rounds when it converts to the API type, after the minimums and before any policy caps.
     let finish = |r: Resources| {
         let r = with_minimum(r, minimum);
-        Resources::new(r.cpu, r.memory.max(floor))
+        round_up(
+            Resources::new(r.cpu, r.memory.max(floor)),
+            cfg.round_cpu_millicores,
+            cfg.round_memory_bytes,
+        )
     };
     let target = finish(target);
     Recommendation {

@@ -52,6 +52,15 @@ pub fn with_confidence(r: Resources, multiplier: f64, exponent: f64, confidence:
     Resources::new(r.cpu.scale(factor), r.memory.scale(factor))
 }
 
+/// Rounds each amount up to a multiple of its step (a step of 1 or less leaves it alone), as upstream's
+/// `RoundUpToScale`; zero stays zero.
+pub fn round_up(r: Resources, cpu_step: i64, memory_step: i64) -> Resources {
+    Resources::new(
+        r.cpu.round_up_to(cpu_step).clamp_resource(),
+        r.memory.round_up_to(memory_step).clamp_resource(),
+    )
+}
+
 pub fn with_minimum(r: Resources, min: Resources) -> Resources {
     r.max(min)
 }

@@ -198,3 +198,34 @@ fn policy_caps_bounds_but_not_the_uncapped_target() {
     assert_eq!(capped.target.memory, Bytes(350 * MIB));
     assert_eq!(capped.uncapped_target, rec.target);
 }
+
+#[test]
+fn rounding_is_off_by_default_and_ceils_every_figure_when_set() {
+    let agg = one_day_constant(0.5, Bytes(300 * MIB));
+    let plain = recommend(&agg, &EstimatorConfig::default(), 1, t(1440));
+    // Upstream's defaults (1 millicore, 1 byte) leave the worked example's figures untouched.
+    assert_eq!(plain.target.memory, Bytes(380_258_472));
+    let cfg = EstimatorConfig {
+        round_cpu_millicores: 10,
+        round_memory_bytes: MIB,
+        ..EstimatorConfig::default()
+    };
+    let rounded = recommend(&agg, &cfg, 1, t(1440));
+    // 380258472 bytes is 362.64 MiB → 363 MiB; 587m → 590m; 1174m → 1180m.
+    assert_eq!(rounded.target.memory, Bytes(363 * MIB));
+    assert_eq!(rounded.target.cpu, MilliCpu(590));
+    assert_eq!(rounded.upper_bound.cpu, MilliCpu(1180));
+    for (r, p) in [
+        (rounded.lower_bound, plain.lower_bound),
+        (rounded.upper_bound, plain.upper_bound),
+        (rounded.uncapped_target, plain.uncapped_target),
+    ] {
+        assert_eq!(r.memory.get() % MIB, 0);
+        assert!(r.memory >= p.memory && r.memory.get() - p.memory.get() < MIB);
+        assert!(r.cpu >= p.cpu && r.cpu.get() - p.cpu.get() < 10);
+    }
+    assert_eq!(
+        round_up(Resources::default(), 10, MIB),
+        Resources::default()
+    );
+}

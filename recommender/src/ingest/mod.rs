@@ -8,6 +8,7 @@
 pub mod apply;
 pub mod auth;
 pub mod dedup;
+pub mod oom;
 pub mod tls;
 
 use std::sync::Arc;
@@ -208,6 +209,7 @@ async fn receive(
             m.accept(IngestResult::Applied);
             m.container_reports.inc_by(applied.containers as u64);
             m.unknown_pods.inc_by(applied.skipped as u64);
+            m.ooms_recovered.inc_by(applied.recovered_ooms as u64);
             if applied.ooms > 0 {
                 m.oom_events.inc_by(applied.ooms as u64);
                 state.shared.urgent.notify_one();

@@ -363,6 +363,92 @@ async fn oom_event_raises_memory_and_wakes_the_pass() {
     assert_eq!(floor.map(|b| b.get()), Some(356 << 20));
 }
 
+fn oom_event(observed_ms: i64) -> UrgentEvent {
+    UrgentEvent {
+        container: container("uid-1", "db-uid-1").container,
+        observed_ms,
+        kind: UrgentKind::OomKill {
+            count: 1,
+            limit_bytes: Some(256 << 20),
+            peak_bytes: 256 << 20,
+        },
+    }
+}
+
+fn oom_floor(f: &Fixture) -> Option<i64> {
+    let model = f.shared.model();
+    model
+        .get(&db_app())
+        .and_then(|t| {
+            t.steady
+                .active_oom_floor(Timestamp::from_unix_millis(T0 + 20_000))
+        })
+        .map(|b| b.get())
+}
+
+#[tokio::test]
+async fn a_lost_urgent_oom_is_recovered_from_the_periodic_count() {
+    let f = fixture();
+    let mut summary = container("uid-1", "db-uid-1");
+    summary.memory.oom_kills = 1;
+    summary.memory.limit_bytes = Some(256 << 20);
+    let (status, text) = post(
+        &f.router,
+        Some("good-a"),
+        json(&report("node-a", 2, vec![summary])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(
+        text.contains("\"recovered_ooms\":1") && text.contains("\"ooms\":1"),
+        "{text}"
+    );
+    assert_eq!(
+        oom_floor(&f),
+        Some(356 << 20),
+        "the limit at the kill, bumped"
+    );
+    assert!(metrics_text(&f.registry).contains("tailor_recommender_oom_kills_recovered_total 1"));
+
+    // The urgent event shows up late after all: already counted.
+    let mut late = report("node-a", 1, vec![]);
+    late.kind = ReportKind::Urgent;
+    late.events.push(oom_event(T0 + 5_000));
+    let (status, text) = post(&f.router, Some("good-a"), json(&late)).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(text.contains("\"ooms\":0"), "{text}");
+    assert!(metrics_text(&f.registry).contains("tailor_recommender_oom_events_total 1"));
+}
+
+#[tokio::test]
+async fn an_oom_announced_urgently_is_not_counted_again_by_the_periodic_report() {
+    let f = fixture();
+    let mut urgent = report("node-a", 1, vec![]);
+    urgent.kind = ReportKind::Urgent;
+    urgent.events.push(oom_event(T0 + 5_000));
+    let (status, text) = post(&f.router, Some("good-a"), json(&urgent)).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let mut summary = container("uid-1", "db-uid-1");
+    summary.memory.oom_kills = 1;
+    let (status, text) = post(
+        &f.router,
+        Some("good-a"),
+        json(&report("node-a", 2, vec![summary])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(
+        text.contains("\"ooms\":0") && text.contains("\"recovered_ooms\":0"),
+        "{text}"
+    );
+    let m = metrics_text(&f.registry);
+    assert!(m.contains("tailor_recommender_oom_events_total 1"), "{m}");
+    assert!(
+        m.contains("tailor_recommender_oom_kills_recovered_total 0"),
+        "{m}"
+    );
+}
+
 #[tokio::test]
 async fn unbound_tokens_can_be_allowed_explicitly() {
     let mut f = fixture();

@@ -230,3 +230,72 @@ fn dirty_tracking_and_garbage_collection() {
     );
     assert!(model.is_empty());
 }
+
+#[test]
+fn checkpoint_leaves_out_the_open_window_peak_so_a_restore_does_not_count_it_twice() {
+    let now = Timestamp::from_unix_millis(T0 + 20_000);
+    let mut before = Model::new(ModelOptions::default());
+    before.apply_container(key(), &summary(T0, 10_000, 100, 10, 500 << 20), now);
+    let tracked = before.get(&key()).expect("tracked");
+    let one_peak = tracked.steady.memory_peaks.total_weight();
+    assert!(one_peak > 0.0);
+    let stored = tracked.checkpoint_state(now);
+    assert!(
+        stored.memory_peaks.total_weight() < 1e-9 * one_peak,
+        "the open window's peak is not stored"
+    );
+    assert_eq!(
+        stored.total_samples, tracked.steady.total_samples,
+        "CPU history is stored whole"
+    );
+
+    // Restart: restore, then the same pod keeps reporting in the same window.
+    let mut after = Model::new(ModelOptions::default());
+    after.restore(key(), stored, now).expect("restore");
+    after.apply_container(
+        key(),
+        &summary(T0 + 10_000, 10_000, 100, 10, 500 << 20),
+        now,
+    );
+    let weight = after
+        .get(&key())
+        .expect("tracked")
+        .steady
+        .memory_peaks
+        .total_weight();
+    assert!(
+        (weight - one_peak).abs() < 1e-3 * one_peak,
+        "one peak for one window: weight {weight}, one peak weighs {one_peak}"
+    );
+
+    // Once the window has closed its peak is history and is stored.
+    let later = now.saturating_add(Duration::from_secs(25 * 3600));
+    let closed = before.get(&key()).expect("tracked").checkpoint_state(later);
+    assert!((closed.memory_peaks.total_weight() - one_peak).abs() < 1e-9 * one_peak);
+}
+
+#[test]
+fn checkpoint_subtracts_the_oom_peak_of_the_open_window_too() {
+    let at = Timestamp::from_unix_millis(T0 + 10_000);
+    let mut model = Model::new(ModelOptions::upstream());
+    model.apply_container(key(), &summary(T0, 10_000, 100, 10, 200 << 20), at);
+    model
+        .apply_oom(key(), "uid-1", at, Bytes(128 << 20), None, at)
+        .expect("oom");
+    let tracked = model.get(&key()).expect("tracked");
+    // The OOM peak replaced the usage peak in the window: one peak in the histogram, none in the checkpoint.
+    let weight = tracked.steady.memory_peaks.total_weight();
+    let mut single = Model::new(ModelOptions::upstream());
+    single.apply_container(key(), &summary(T0, 10_000, 100, 10, 200 << 20), at);
+    let one_peak = single
+        .get(&key())
+        .expect("tracked")
+        .steady
+        .memory_peaks
+        .total_weight();
+    assert!(
+        (weight - one_peak).abs() < 1e-9 * one_peak,
+        "{weight} vs {one_peak}"
+    );
+    assert!(tracked.checkpoint_state(at).memory_peaks.total_weight() < 1e-9 * one_peak);
+}

@@ -287,3 +287,48 @@ fn unchanged_inputs_give_an_identical_status() {
         "transition times are kept, so no write is needed"
     );
 }
+
+#[test]
+fn memory_figures_are_whole_mebibytes_with_the_default_flags_and_exact_in_upstream_mode() {
+    // 600 MiB peaks give a P90 at a bucket end that is no whole number of MiB.
+    let model = fed_model(120, 250, 600 << 20);
+    let flags = crate::args::Args::parse_from_iter(["tailor-recommender", "--insecure-http"])
+        .expect("flags")
+        .recommend_config();
+    let mib = |out: &Outcome| -> Vec<i64> {
+        let rec = out.status.recommendation.as_ref().expect("recommendation");
+        let app = &rec.container_recommendations[0];
+        [
+            Some(&app.target),
+            app.lower_bound.as_ref(),
+            app.upper_bound.as_ref(),
+            app.uncapped_target.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|r| parse_resources(r).memory.expect("memory").get())
+        .collect()
+    };
+    let v = vpa("StatefulSet", "db", vec![]);
+    let rounded = mib(&compute(&v, &model, &pods(), None, &flags, now()));
+    let exact = mib(&compute(
+        &v,
+        &model,
+        &pods(),
+        None,
+        &RecommendConfig::default(),
+        now(),
+    ));
+    assert_eq!(rounded.len(), 4);
+    for (r, e) in rounded.iter().zip(&exact) {
+        assert_eq!(r % (1 << 20), 0, "{r} is whole MiB");
+        assert!(
+            *r >= *e && r - e < 1 << 20,
+            "rounded up by less than 1 MiB: {r} vs {e}"
+        );
+    }
+    assert!(
+        exact.iter().any(|e| e % (1 << 20) != 0),
+        "upstream mode leaves bytes as computed: {exact:?}"
+    );
+}

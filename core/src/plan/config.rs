@@ -26,6 +26,10 @@ pub struct PlannerConfig {
     pub oom_settle_ms: i64,
     /// How long a `Deferred` resize may wait before it is shrunk, reverted or replaced by an eviction.
     pub deferred_timeout_ms: i64,
+    /// After a `Deferred` resize timed out and was reverted, the same (or a larger) increase is not tried again
+    /// for this long: the kubelet saw less room than the API server's figures show, and retrying at once would
+    /// park capacity again every `deferred_timeout_ms`. Smaller changes and OOM resizes are not held back.
+    pub deferred_backoff_ms: i64,
     /// How long a `PodResizeInProgress` may last.
     pub in_progress_timeout_ms: i64,
     /// Back-off after an actuation `Error`.
@@ -64,6 +68,7 @@ impl Default for PlannerConfig {
             oom_floor_ms: 12 * 60 * MINUTE,
             oom_settle_ms: 10_000,
             deferred_timeout_ms: 5 * MINUTE,
+            deferred_backoff_ms: 30 * MINUTE,
             in_progress_timeout_ms: 60 * MINUTE,
             error_backoff_ms: 5 * MINUTE,
             memory_limit_margin_permille: 100,

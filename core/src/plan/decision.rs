@@ -92,6 +92,8 @@ pub enum SkipReason {
     DisruptionNotAllowed,
     /// The workload has fewer live pods than `minReplicas`.
     BelowMinReplicas,
+    /// The VPA's `updatePolicy.evictionRequirements` do not hold, so the pod is not evicted.
+    EvictionRequirementsUnmet,
 }
 
 impl SkipReason {
@@ -117,6 +119,7 @@ impl SkipReason {
             SkipReason::ForeignResizePending => "foreign_resize_pending",
             SkipReason::DisruptionNotAllowed => "disruption_not_allowed",
             SkipReason::BelowMinReplicas => "below_min_replicas",
+            SkipReason::EvictionRequirementsUnmet => "eviction_requirements_unmet",
         }
     }
 }
@@ -240,7 +243,8 @@ pub enum Decision {
         reason: WaitReason,
     },
     /// Put the spec back to what runs. With `infeasible_attempt`, remember the attempt and do not retry it
-    /// until the recommendation drops below it.
+    /// (reason `Infeasible`: until the recommendation drops below it; reason `DeferredTimeout`: for the
+    /// Deferred back-off).
     Revert {
         plan: ResizePlan,
         reason: FailureReason,

@@ -14,7 +14,8 @@ use super::units::{Timestamp, at, ms};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum FollowUp {
     Decide(Decision),
-    /// Put the spec back to the running values; remember the attempt when it was Infeasible.
+    /// Put the spec back to the running values; with `true`, remember the attempt (Infeasible: until the
+    /// recommendation drops below it; Deferred timeout: for the Deferred back-off).
     Revert(FailureReason, bool),
     /// Evict if the mode and budget allow, else do `fallback`.
     Evict(FailureReason, Box<FollowUp>),

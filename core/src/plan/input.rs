@@ -287,3 +287,64 @@ pub struct WorkloadBudget {
     /// Live (running, not terminating) pods of the workload.
     pub live_replicas: u32,
 }
+
+/// `updatePolicy.evictionRequirements[].changeRequirement`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeRequirement {
+    /// The target is above the current request.
+    TargetHigherThanRequests,
+    /// The target is below the current request.
+    TargetLowerThanRequests,
+}
+
+/// One entry of `updatePolicy.evictionRequirements`: it holds if any of `resources` changes as required.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EvictionRequirement {
+    pub resources: ResourceMask,
+    pub change: ChangeRequirement,
+}
+
+/// The VPA's rules for the recreate paths (`Recreate`, and the eviction fallback of `InPlaceOrRecreate`).
+/// Set per workload in [`super::PassState::eviction`]; none means "no extra rule".
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EvictionPolicy {
+    /// Every requirement must hold (for at least one container) before a pod is evicted; in-place resizes are
+    /// never held back by them (upstream kubernetes/autoscaler#10181).
+    pub requirements: Vec<EvictionRequirement>,
+    /// `updatePolicy.evictAfterOOMSeconds`: in `Recreate` mode an OOM kill triggers an eviction only if the
+    /// container had run for less than this; the planner's `oom_window_ms` applies when unset.
+    pub evict_after_oom_ms: Option<i64>,
+}
+
+impl EvictionPolicy {
+    /// Whether the requirements let a pod be evicted for moving from its requests to `recs`: some container
+    /// with a recommendation meets every requirement (a missing request meets any).
+    pub fn admits(&self, pod: &PodView, recs: Option<&[ContainerRecommendation]>) -> bool {
+        if self.requirements.is_empty() {
+            return true;
+        }
+        let Some(recs) = recs else {
+            return false;
+        };
+        pod.containers.iter().filter(|c| c.resizable()).any(|c| {
+            let Some(rec) = recs.iter().find(|r| r.name == c.name) else {
+                return false;
+            };
+            self.requirements.iter().all(|req| {
+                super::types::Resource::ALL
+                    .into_iter()
+                    .filter(|r| req.resources.contains(*r))
+                    .any(|r| {
+                        let Some(target) = rec.target.get(r) else {
+                            return false;
+                        };
+                        match (c.spec.requests.get(r), req.change) {
+                            (None, _) => true,
+                            (Some(q), ChangeRequirement::TargetHigherThanRequests) => target > q,
+                            (Some(q), ChangeRequirement::TargetLowerThanRequests) => target < q,
+                        }
+                    })
+            })
+        })
+    }
+}

@@ -1,5 +1,7 @@
-//! What the updater remembers about a pod between passes (keyed by pod UID, in memory). Anything that must
-//! survive an updater restart lives on the pod instead (the boost record annotation, the resize conditions).
+//! What the updater remembers about a pod between passes (keyed by pod UID). The updater keeps it in memory
+//! and writes a copy into a pod annotation after every change, so a restarted updater (or a new leader) picks
+//! up cooldowns, back-offs, the Infeasible cache, OOM floors and the resize it is following through instead
+//! of starting from nothing and resizing again at once.
 
 use super::config::PlannerConfig;
 use super::decision::{ContainerChange, Decision, FailureReason, Trigger};
@@ -33,12 +35,22 @@ pub struct PodMemory {
     /// The last attempt that went Infeasible: not retried until the recommendation drops below it.
     pub infeasible: Option<Vec<ContainerChange>>,
     pub backoff_until: Option<Timestamp>,
+    /// The last attempt whose `Deferred` wait timed out: the same or a larger increase is held back until
+    /// `until` (smaller changes and OOM resizes are not).
+    pub deferred: Option<HeldAttempt>,
     /// OOM kills that finished at or before this time are answered (the latest kill a resize answered, or the
     /// end of the settle time after an OOM resize, whichever is later).
     pub oom_handled_at: Option<Timestamp>,
     /// Memory requests an OOM resize set: floors under the recommendation until they expire, so the next pass
     /// does not size the pod straight back down to the (stale) recommendation.
     pub oom_floors: Vec<OomFloor>,
+}
+
+/// A resize attempt held back until a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldAttempt {
+    pub changes: Vec<ContainerChange>,
+    pub until: Timestamp,
 }
 
 /// A memory request floor left by an OOM resize.
@@ -101,8 +113,17 @@ impl PodMemory {
                 infeasible_attempt,
                 ..
             } => {
-                if let Some(attempt) = infeasible_attempt {
-                    self.infeasible = Some(attempt.clone());
+                match (reason, infeasible_attempt) {
+                    (FailureReason::Infeasible, Some(attempt)) => {
+                        self.infeasible = Some(attempt.clone());
+                    }
+                    (FailureReason::DeferredTimeout, Some(attempt)) => {
+                        self.deferred = Some(HeldAttempt {
+                            changes: attempt.clone(),
+                            until: at(ms(now).saturating_add(cfg.deferred_backoff_ms)),
+                        });
+                    }
+                    _ => {}
                 }
                 if matches!(
                     reason,
@@ -122,6 +143,25 @@ impl PodMemory {
             kind,
             changes: plan.containers.clone(),
         });
+    }
+
+    /// Records that the API server refused `attempt` as larger than the node (403, cause `NodeCapacity`, from
+    /// Kubernetes 1.36's `PodResizeValidator`): the same answer as a kubelet `Infeasible`, without a pod
+    /// condition, so it is cached the same way.
+    pub fn record_node_capacity_rejection(&mut self, attempt: &[ContainerChange]) {
+        self.infeasible = Some(attempt.to_vec());
+    }
+
+    /// The Deferred hold in force at `now` for a planned change, if it raises as much as the held attempt.
+    pub(crate) fn deferred_hold(
+        &self,
+        planned: &[ContainerChange],
+        now: Timestamp,
+    ) -> Option<Timestamp> {
+        self.deferred
+            .as_ref()
+            .filter(|d| ms(d.until) > ms(now) && still_infeasible(&d.changes, planned))
+            .map(|d| d.until)
     }
 
     /// The active OOM floor of a container at `now`.

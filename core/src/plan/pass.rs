@@ -12,8 +12,8 @@ use super::decision::{
 use super::fit::{self, Fit};
 use super::follow::{self, FollowUp};
 use super::input::{
-    ContainerRecommendation, LimitRange, NodeCapacity, PodPhase, PodView, QuotaRoom, UpdateMode,
-    WorkloadBudget, WorkloadPolicy,
+    ContainerRecommendation, EvictionPolicy, LimitRange, NodeCapacity, PodPhase, PodView,
+    QuotaRoom, TerminationReason, UpdateMode, WorkloadBudget, WorkloadPolicy,
 };
 use super::memory::{PodMemory, still_infeasible};
 use super::qos::compute_qos;
@@ -50,6 +50,11 @@ pub struct PassState<'a> {
     pub limit_ranges: HashMap<String, LimitRange>,
     /// By workload key ([`PodView::workload`]).
     pub budgets: HashMap<String, WorkloadBudget>,
+    /// The VPA's eviction rules, by workload key; a workload without an entry has none.
+    pub eviction: HashMap<String, EvictionPolicy>,
+    /// How long a container's last terminated run lasted (`lastState.terminated` finishedAt − startedAt), in
+    /// milliseconds, by [`PassState::run_key`]; read for `evictAfterOOMSeconds`. Unknown runs count as short.
+    pub last_run_ms: HashMap<String, i64>,
     pub rate: &'a mut RateLimits,
 }
 
@@ -62,8 +67,15 @@ impl<'a> PassState<'a> {
             quotas: HashMap::new(),
             limit_ranges: HashMap::new(),
             budgets: HashMap::new(),
+            eviction: HashMap::new(),
+            last_run_ms: HashMap::new(),
             rate,
         }
+    }
+
+    /// The key of [`PassState::last_run_ms`].
+    pub fn run_key(namespace: &str, pod: &str, container: &str) -> String {
+        format!("{namespace}/{pod}/{container}")
     }
 
     /// Decides what to do with one pod and books what the decision uses (node room, quota, budget, tokens).
@@ -71,6 +83,10 @@ impl<'a> PassState<'a> {
         let pod = input.pod;
         if let Some(reason) = eligibility(pod) {
             return Decision::Skip(reason);
+        }
+        // Off means nothing at all: no resize, no boost or unboost, no follow-through on earlier writes.
+        if input.policy.mode == UpdateMode::Off {
+            return Decision::Skip(SkipReason::ModeOff);
         }
         if let Some(f) = follow::assess(pod, input.memory, input.policy.mode, self.config, self.now)
         {
@@ -120,8 +136,17 @@ impl<'a> PassState<'a> {
         };
         let floored = with_oom_floors(recs, input.memory, self.now);
         let recs = floored.as_deref().unwrap_or(recs);
+        // In Recreate mode an OOM kill evicts only if it was quick (evictAfterOOMSeconds); a slow one leaves
+        // the other triggers to decide.
+        let slow_oom =
+            (input.policy.mode == UpdateMode::Recreate && !self.quick_oom(input)).then(|| {
+                let mut m = input.memory.clone();
+                m.oom_handled_at = Some(self.now);
+                m
+            });
+        let memory = slow_oom.as_ref().unwrap_or(input.memory);
         let (trigger, oom) =
-            match trigger::evaluate(pod, recs, input.policy, input.memory, self.config, self.now) {
+            match trigger::evaluate(pod, recs, input.policy, memory, self.config, self.now) {
                 Triggered::Fire(t, oom) => (t, oom),
                 Triggered::Cooldown(until) => {
                     return Decision::Wait {
@@ -160,6 +185,14 @@ impl<'a> PassState<'a> {
             .is_some_and(|att| still_infeasible(att, &changes))
         {
             return Decision::Skip(SkipReason::InfeasibleCached);
+        }
+        if trigger != Trigger::OomKill
+            && let Some(until) = input.memory.deferred_hold(&changes, self.now)
+        {
+            return Decision::Wait {
+                until,
+                reason: WaitReason::BackingOff,
+            };
         }
         if input.policy.mode == UpdateMode::Recreate {
             return self.evict(input, EvictReason::Recreate, None);
@@ -276,6 +309,11 @@ impl<'a> PassState<'a> {
         if !input.policy.mode.may_evict() {
             return fallback.unwrap_or(Decision::Skip(SkipReason::DisruptionNotAllowed));
         }
+        if let Some(rules) = self.eviction.get(&input.pod.workload)
+            && !rules.admits(input.pod, input.recommendation)
+        {
+            return fallback.unwrap_or(Decision::Skip(SkipReason::EvictionRequirementsUnmet));
+        }
         if let Err(blocked) = self.budget(input) {
             return fallback.unwrap_or(blocked);
         }
@@ -326,16 +364,45 @@ impl<'a> PassState<'a> {
                 }
             }
             FollowUp::Evict(reason, fallback) => {
-                if input.policy.mode.may_evict() && self.budget(input).is_ok() {
+                let admitted = self
+                    .eviction
+                    .get(&pod.workload)
+                    .is_none_or(|rules| rules.admits(pod, input.recommendation));
+                if input.policy.mode.may_evict() && admitted && self.budget(input).is_ok() {
                     return self.evict(input, EvictReason::Failed(reason), None);
                 }
                 self.follow_up(input, *fallback)
             }
             FollowUp::ShrinkOrRevert(reason) => match self.shrink(input) {
                 Some(d) => d,
-                None => self.follow_up(input, FollowUp::Revert(reason, false)),
+                None => self.follow_up(input, FollowUp::Revert(reason, true)),
             },
         }
+    }
+
+    /// Whether some recent, unanswered OOM kill of the pod came within `evictAfterOOMSeconds` of its
+    /// container's start (or no OOM kill is pending, so there is nothing to hold back).
+    fn quick_oom(&self, input: &PodInput<'_>) -> bool {
+        let pod = input.pod;
+        let killed =
+            trigger::oom_containers(pod, input.policy, input.memory, self.config, self.now);
+        if !killed.iter().any(|k| *k) {
+            return true;
+        }
+        let threshold = self
+            .eviction
+            .get(&pod.workload)
+            .and_then(|e| e.evict_after_oom_ms)
+            .unwrap_or(self.config.oom_window_ms);
+        pod.containers.iter().zip(killed).any(|(c, k)| {
+            k && c
+                .last_termination
+                .is_some_and(|t| t.reason == TerminationReason::OomKilled)
+                && self
+                    .last_run_ms
+                    .get(&Self::run_key(&pod.namespace, &pod.name, &c.name))
+                    .is_none_or(|run| *run < threshold)
+        })
     }
 
     /// After a Deferred timeout: the recommendation sized from what runs now, cut to what fits the node.

@@ -166,11 +166,11 @@ fn unboosts_to_the_current_recommendation_after_ready_plus_duration() {
 }
 
 #[test]
-fn unboosts_to_the_original_values_in_off_mode_and_after_the_hard_maximum() {
+fn unboosts_to_the_original_values_in_initial_mode_and_after_the_hard_maximum() {
     let d = World::new().plan_at(
         &boosted_pod(),
         &[rec("app", 600, 512)],
-        &boost_policy(UpdateMode::Off),
+        &boost_policy(UpdateMode::Initial),
         &PodMemory::default(),
         NOW + 11 * 60_000,
     );

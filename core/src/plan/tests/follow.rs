@@ -113,7 +113,7 @@ fn deferred_timeout_shrinks_to_what_fits_or_reverts_in_place() {
     let Decision::Revert {
         plan,
         reason: FailureReason::DeferredTimeout,
-        infeasible_attempt: None,
+        infeasible_attempt: Some(_),
     } = &d
     else {
         panic!("{d:?}")
@@ -366,4 +366,105 @@ fn runtime_rounding_of_the_reported_values_counts_as_done() {
     p.containers[0].actual = Some(actual);
     let d = World::new().plan_at(&p, &RECS(), &policy(UpdateMode::InPlace), &memory, NOW);
     assert_eq!(d, Decision::Skip(SkipReason::InSync));
+}
+
+#[test]
+fn a_reverted_deferred_resize_is_held_back_then_retried() {
+    let (mut p, mut memory) = pending_pod();
+    p.pending = pending(PendingReason::Deferred, NOW - 6 * 60_000);
+    let cfg = PlannerConfig::default();
+    // The API server's figures show room (so nothing smaller fits better): revert and remember.
+    let mut w = World::new().with_node(node(4000, 8192, 5000, 1024));
+    let d = w.plan_at(&p, &RECS(), &policy(UpdateMode::InPlace), &memory, NOW);
+    let Decision::Revert {
+        reason: FailureReason::DeferredTimeout,
+        infeasible_attempt: Some(_),
+        ..
+    } = &d
+    else {
+        panic!("{d:?}")
+    };
+    memory.record_applied(&d, &p, Some(3), &cfg, at(NOW));
+    let mut reverted = pod(vec![burstable()]);
+    reverted.generation = 3;
+    reverted.observed_generation = Some(3);
+    let mut w = World::new();
+    let soon = NOW + 60_000;
+    let held_until = at(NOW + cfg.deferred_backoff_ms);
+    let d = w.plan_at(
+        &reverted,
+        &RECS(),
+        &policy(UpdateMode::InPlace),
+        &memory,
+        soon,
+    );
+    assert_eq!(
+        d,
+        Decision::Wait {
+            until: held_until,
+            reason: WaitReason::BackingOff
+        }
+    );
+    // A smaller increase than the one that was Deferred may go.
+    let d = w.plan_at(
+        &reverted,
+        &[rec("app", 1500, 512)],
+        &policy(UpdateMode::InPlace),
+        &memory,
+        soon,
+    );
+    assert!(matches!(d, Decision::Resize { .. }), "{d:?}");
+    // After the back-off, the full increase is tried again.
+    let d = w.plan_at(
+        &reverted,
+        &RECS(),
+        &policy(UpdateMode::InPlace),
+        &memory,
+        NOW + cfg.deferred_backoff_ms,
+    );
+    assert!(matches!(d, Decision::Resize { .. }), "{d:?}");
+    // An OOM kill is never held back.
+    let mut oom = reverted.clone();
+    oom.containers[0].restart_count = 1;
+    oom.containers[0].last_termination = Some(Termination {
+        reason: TerminationReason::OomKilled,
+        finished_at: Some(at(soon - 1000)),
+    });
+    let d = w.plan_at(&oom, &RECS(), &policy(UpdateMode::InPlace), &memory, soon);
+    assert!(
+        matches!(
+            d,
+            Decision::Resize {
+                trigger: Trigger::OomKill,
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn a_node_capacity_rejection_is_cached_like_infeasible() {
+    let mut memory = PodMemory::default();
+    let p = pod(vec![burstable()]);
+    let mut w = World::new();
+    let d = w.plan_at(&p, &RECS(), &policy(UpdateMode::InPlace), &memory, NOW);
+    let plan = d.plan().expect("a resize").clone();
+    memory.record_node_capacity_rejection(&plan.containers);
+    let d = w.plan_at(
+        &p,
+        &RECS(),
+        &policy(UpdateMode::InPlace),
+        &memory,
+        NOW + 3_600_000,
+    );
+    assert_eq!(d, Decision::Skip(SkipReason::InfeasibleCached));
+    let d = w.plan_at(
+        &p,
+        &[rec("app", 1600, 512)],
+        &policy(UpdateMode::InPlace),
+        &memory,
+        NOW + 3_600_000,
+    );
+    assert!(matches!(d, Decision::Resize { .. }), "{d:?}");
 }

@@ -1,7 +1,9 @@
 //! Decision-table tests for the planner, one rule per test, plus property tests.
 
 mod boost;
+mod eviction;
 mod fixtures;
 mod follow;
+mod off;
 mod props;
 mod table;

@@ -36,6 +36,9 @@ pub struct Args {
     /// PEM private key of the report endpoint.
     #[arg(long, env = "TAILOR_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Seconds between checks of the certificate files; a changed pair is served without a restart.
+    #[arg(long, env = "TAILOR_TLS_RELOAD_INTERVAL_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub tls_reload_interval_seconds: u64,
     /// Serve reports over plain HTTP (tests only: tokens would cross the network in clear).
     #[arg(long, env = "TAILOR_INSECURE_HTTP", default_value_t = false)]
     pub insecure_http: bool,

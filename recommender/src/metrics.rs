@@ -116,6 +116,8 @@ pub struct Metrics {
     pub recommendation_series_dropped: Counter,
     /// Whether this replica holds the lease.
     pub leader: Gauge,
+    /// Serving certificate reloads after its files changed, by result.
+    pub tls_reloads: Family<WriteLabels, Counter>,
     max_series: usize,
     series: Arc<AtomicU64>,
 }
@@ -143,6 +145,7 @@ impl Metrics {
             recommendation: Family::default(),
             recommendation_series_dropped: Counter::default(),
             leader: Gauge::default(),
+            tls_reloads: Family::default(),
             max_series,
             series: Arc::new(AtomicU64::new(0)),
         };
@@ -171,6 +174,11 @@ impl Metrics {
             "oom_events",
             "OOM kills applied to the model",
             m.oom_events.clone(),
+        );
+        r.register(
+            "tls_certificate_reloads",
+            "Serving certificate reloads after its files changed, by result",
+            m.tls_reloads.clone(),
         );
         r.register(
             "oom_kills_recovered",

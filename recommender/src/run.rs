@@ -19,6 +19,7 @@ use tailor_k8s::telemetry;
 
 use crate::args::Args;
 use crate::ingest::auth::KubeTokenReviewer;
+use crate::ingest::cert_reload::{CertError, ReloadingCert};
 use crate::ingest::{self, Clock, IngestState, tls};
 use crate::metrics::{Metrics, RecommendationLabels};
 use crate::recommend::{self, RecommendConfig};
@@ -155,7 +156,7 @@ async fn serve_reports(ctx: Arc<Ctx>, shutdown: CancellationToken) {
     };
     let stop = shutdown.clone().cancelled_owned();
     let result = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => match tls::server_config(cert, key) {
+        (Some(cert), Some(key)) => match reloading_tls(&ctx, cert, key, &shutdown) {
             Ok(config) => {
                 tracing::info!(addr = %args.listen_addr, "report endpoint listening (HTTPS)");
                 axum::serve(tls::TlsListener::new(tcp, config), router)
@@ -175,6 +176,24 @@ async fn serve_reports(ctx: Arc<Ctx>, shutdown: CancellationToken) {
     if let Err(error) = result {
         tracing::error!(%error, "report endpoint failed");
     }
+}
+
+/// The endpoint's TLS configuration, following certificate rotations until `shutdown`.
+fn reloading_tls(
+    ctx: &Ctx,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    shutdown: &CancellationToken,
+) -> Result<Arc<rustls::ServerConfig>, CertError> {
+    let reloading = ReloadingCert::load(cert, key)?;
+    let config = reloading.server_config()?;
+    let metrics = ctx.metrics.clone();
+    tokio::spawn(reloading.watch(
+        Duration::from_secs(ctx.args.tls_reload_interval_seconds),
+        shutdown.clone(),
+        move |ok| Metrics::write(&metrics.tls_reloads, ok),
+    ));
+    Ok(config)
 }
 
 // === restore ===

@@ -7,6 +7,7 @@
 
 pub mod apply;
 pub mod auth;
+pub mod cert_reload;
 pub mod dedup;
 pub mod oom;
 pub mod tls;

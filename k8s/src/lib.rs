@@ -10,3 +10,4 @@ pub mod quantity;
 pub mod retry;
 pub mod shutdown;
 pub mod telemetry;
+pub mod tls;

@@ -18,6 +18,8 @@ pub struct Args {
     pub log: LogArgs,
     #[command(flatten)]
     pub leader: LeaderArgs,
+    #[command(flatten)]
+    pub webhook: crate::webhook::WebhookArgs,
     /// Plan everything but write nothing to pods: log, emit "Would…" events and count
     /// `tailor_updater_would_resize_total`.
     #[arg(long, env = "TAILOR_DRY_RUN", default_value_t = false)]

@@ -10,6 +10,7 @@ pub mod oom;
 pub mod pass;
 pub mod patch;
 pub mod stores;
+pub mod webhook;
 
 #[cfg(test)]
 mod tests;
@@ -53,6 +54,7 @@ pub async fn run_until(
 ) -> anyhow::Result<()> {
     let mut registry = Registry::default();
     let metrics = Metrics::register(&mut registry);
+    let webhook_metrics = webhook::WebhookMetrics::register(&mut registry);
     let router = admin::router(readiness.clone(), Arc::new(registry));
     let admin_shutdown = shutdown.clone();
     let admin = tokio::spawn(admin::serve(args.admin.addr, router, async move {
@@ -69,6 +71,7 @@ pub async fn run_until(
         &shutdown,
         Arc::clone(&wake),
     );
+    let webhook = spawn_webhook(&args, &stores, webhook_metrics, &shutdown);
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0));
@@ -102,9 +105,35 @@ pub async fn run_until(
     if let Some(task) = lease_task {
         let _ = task.await;
     }
+    if let Some(task) = webhook {
+        let _ = task.await;
+    }
     match admin.await {
         Ok(result) => result.context("admin server")?,
         Err(e) => tracing::warn!(error = %e, "admin server task"),
     }
     Ok(())
+}
+
+/// Starts the admission webhook when `--webhook-addr` is set. It serves on every replica, leader or not; a
+/// failure is logged and leaves the updater running (the API server then lets pods through unchanged).
+fn spawn_webhook(
+    args: &Args,
+    stores: &Stores,
+    metrics: webhook::WebhookMetrics,
+    shutdown: &CancellationToken,
+) -> Option<tokio::task::JoinHandle<()>> {
+    args.webhook.webhook_addr?;
+    let state = Arc::new(webhook::WebhookState {
+        cluster: webhook::ClusterView::from(stores),
+        config: args.planner_config(),
+        owner_wait: args.webhook.owner_wait(),
+        metrics,
+    });
+    let (webhook_args, shutdown) = (args.webhook.clone(), shutdown.clone());
+    Some(tokio::spawn(async move {
+        if let Err(error) = webhook::serve(&webhook_args, state, shutdown).await {
+            tracing::error!(error = %anyhow::Error::from(error), "admission webhook stopped");
+        }
+    }))
 }

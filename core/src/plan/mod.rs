@@ -9,6 +9,7 @@
 //! (bounded Deferred, Infeasible revert with back-off, InProgress errors). The startup CPU boost lives in
 //! [`boost`].
 
+pub mod admission;
 pub mod annotation;
 pub mod boost;
 pub mod config;
@@ -25,6 +26,7 @@ mod trigger;
 pub mod types;
 mod units;
 
+pub use admission::{CreationInput, size_at_creation};
 pub use boost::{BoostAmount, BoostPolicy, BoostRecord, BoostedContainer};
 pub use config::PlannerConfig;
 pub use decision::{

@@ -1,0 +1,120 @@
+//! Sizing at pod creation, for the admission webhook. A new pod gets the size the planner would resize it to,
+//! under the same rules (QoS class kept, requests ≤ limits, `controlledValues`, container policies, LimitRange
+//! clamps, CPU floors) and through the same code, so a pod never starts at a size the updater would then undo.
+//!
+//! What differs from a running pod: there is no usage yet, so a memory limit may drop with its request (the
+//! working-set guard protects running containers only); there is no node yet, so only the namespace quota
+//! bounds an increase; and every mode but `Off` applies (`Initial` is exactly "at creation only").
+
+use super::config::PlannerConfig;
+use super::decision::{ContainerChange, SkipReason};
+use super::fit::{self, Fit};
+use super::input::{
+    ContainerRecommendation, LimitRange, PodView, QuotaRoom, UpdateMode, WorkloadPolicy,
+};
+use super::qos::compute_qos;
+use super::sizing::{SizingInput, size_pod};
+use super::types::{QosClass, Resource, ResourceMask, ResourceValues};
+
+/// Everything sizing at creation reads besides the pod.
+#[derive(Debug, Clone, Copy)]
+pub struct CreationInput<'a> {
+    pub config: &'a PlannerConfig,
+    /// The VPA's recommendation; `None` while it has none.
+    pub recommendation: Option<&'a [ContainerRecommendation]>,
+    pub policy: &'a WorkloadPolicy,
+    /// The namespace's merged `Container` LimitRange.
+    pub limit_range: Option<&'a LimitRange>,
+    /// Free quota room in the namespace (`hard − used`, which does not count the new pod yet).
+    pub quota: Option<&'a QuotaRoom>,
+}
+
+/// The containers of a pod being created that should start at another size, or why none should.
+///
+/// `Ok` is never empty: a pod already at its recommended size is `Err(SkipReason::InSync)`.
+pub fn size_at_creation(
+    pod: &PodView,
+    input: &CreationInput<'_>,
+) -> Result<Vec<ContainerChange>, SkipReason> {
+    if input.policy.mode == UpdateMode::Off {
+        return Err(SkipReason::ModeOff);
+    }
+    if pod.static_or_mirror {
+        return Err(SkipReason::StaticOrMirror);
+    }
+    if pod.pod_level_resources {
+        return Err(SkipReason::PodLevelResources);
+    }
+    if pod.foreign_writer.is_some() {
+        return Err(SkipReason::OtherWriter);
+    }
+    if pod.qos == QosClass::BestEffort {
+        return Err(SkipReason::BestEffort);
+    }
+    let Some(recs) = input.recommendation else {
+        return Err(SkipReason::NoRecommendation);
+    };
+    // Nothing runs yet: a lower memory limit cannot kill anything.
+    let config = PlannerConfig {
+        memory_limit_decrease_without_usage: true,
+        ..*input.config
+    };
+    let oom = vec![false; pod.containers.len()];
+    let sizing = SizingInput {
+        cfg: &config,
+        recs,
+        policy: input.policy,
+        limit_range: input.limit_range,
+        mask: ResourceMask::ALL,
+        oom: &oom,
+    };
+    let mut changes = size_pod(pod, &sizing)?;
+    if changes.is_empty() {
+        return Err(SkipReason::InSync);
+    }
+    if let Some(q) = input.quota {
+        let room = creation_room(pod, q);
+        match fit::fit(pod, &mut changes, None, Some(&room), true) {
+            Fit::Fits | Fit::Shrunk => {}
+            Fit::NoRoom(reason) => return Err(reason),
+        }
+    }
+    let mut after: Vec<_> = pod.containers.iter().map(|c| c.spec).collect();
+    for ch in &changes {
+        if let Some(i) = pod.containers.iter().position(|c| c.name == ch.name) {
+            after[i] = ch.after;
+        }
+    }
+    if compute_qos(after.iter()) != pod.qos {
+        return Err(SkipReason::QosWouldChange);
+    }
+    Ok(changes)
+}
+
+/// The quota room as [`fit::fit`] reads it for a running pod, whose own requests are already in `used`. A pod
+/// being created is not counted yet, so its requests and limits come off the room first.
+fn creation_room(pod: &PodView, free: &QuotaRoom) -> QuotaRoom {
+    let sum = |pick: fn(&super::types::Requirements) -> &ResourceValues, r: Resource| -> i64 {
+        pod.containers
+            .iter()
+            .filter(|c| c.resizable())
+            .filter_map(|c| pick(&c.spec).get(r))
+            .fold(0i64, i64::saturating_add)
+    };
+    let mut room = *free;
+    for r in Resource::ALL {
+        room.requests.set(
+            r,
+            free.requests
+                .get(r)
+                .map(|f| f.saturating_sub(sum(|s| &s.requests, r))),
+        );
+        room.limits.set(
+            r,
+            free.limits
+                .get(r)
+                .map(|f| f.saturating_sub(sum(|s| &s.limits, r))),
+        );
+    }
+    room
+}

@@ -10,8 +10,10 @@ use kube::{Api, Client};
 use tailor_core::plan::{Decision, PodView, ResizePlan};
 use tailor_k8s::retry::{Backoff, is_retryable, retry};
 
+use crate::convert::state::{STATE_ANNOTATION, format_state};
 use crate::metrics::{Metrics, OutcomeLabels, WouldLabels};
 use crate::patch::{boost_record_patch, describe, resize_patch};
+use tailor_core::plan::PodMemory;
 
 /// Field manager name on every write.
 pub const FIELD_MANAGER: &str = "tailor-updater";
@@ -30,6 +32,9 @@ pub enum Applied {
     Nothing,
     /// The write failed; the planner will see the pod again next pass.
     Failed,
+    /// The API server refused the resize as larger than the node (403, cause `NodeCapacity`, Kubernetes
+    /// 1.36+ `PodResizeValidator`): as final as a kubelet `Infeasible`.
+    NodeCapacity,
 }
 
 /// The objects a decision is about.
@@ -153,6 +158,11 @@ impl Actuator {
             }
             Err((outcome, message)) => {
                 self.count(act, outcome);
+                let applied = if outcome == "infeasible" {
+                    Applied::NodeCapacity
+                } else {
+                    Applied::Failed
+                };
                 tracing::warn!(namespace = ns, pod = name, action = act, outcome, error = %message, "write failed");
                 self.event(
                     t,
@@ -161,7 +171,7 @@ impl Actuator {
                     &format!("{note}: {outcome}: {message}"),
                 )
                 .await;
-                Applied::Failed
+                applied
             }
         }
     }
@@ -225,6 +235,26 @@ impl Actuator {
         })
     }
 
+    /// Writes the planner's memory of a pod into its `tailor.dev/resize-state` annotation (a merge patch of
+    /// metadata only, so the pod's generation does not move). Failures are logged: the in-memory copy still
+    /// holds, only a restart would lose it.
+    pub async fn save_state(&self, namespace: &str, name: &str, memory: &PodMemory) {
+        if self.dry_run {
+            return;
+        }
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        let pp = PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_owned()),
+            ..PatchParams::default()
+        };
+        let body = serde_json::json!({ "metadata": { "annotations": { STATE_ANNOTATION: format_state(memory) } } });
+        let patch = Patch::Merge(&body);
+        let result = retry(&self.backoff, is_retryable, || api.patch(name, &pp, &patch)).await;
+        if let Err(error) = result {
+            tracing::warn!(namespace, pod = name, %error, "saving the resize state");
+        }
+    }
+
     fn count(&self, action: &'static str, outcome: &'static str) {
         self.metrics
             .actions
@@ -277,13 +307,25 @@ fn truncate(s: &str, max: usize) -> String {
     s[..end].to_owned()
 }
 
+/// `PodResizeValidator` marks its node-capacity refusal with a cause of type `NodeCapacity`.
+fn is_node_capacity(s: &kube::core::Status) -> bool {
+    s.details
+        .as_ref()
+        .is_some_and(|d| d.causes.iter().any(|c| c.reason == "NodeCapacity"))
+}
+
 /// The Eviction API answers 429 when a PodDisruptionBudget blocks the eviction.
 fn is_pdb_block(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(s) if s.code == 429)
 }
 
+/// `infeasible` for the API server's "larger than the node" refusal, `rejected` for other refusals, `error`
+/// for the rest.
 fn classify(e: kube::Error) -> (&'static str, String) {
     match &e {
+        kube::Error::Api(s) if s.code == 403 && is_node_capacity(s) => {
+            ("infeasible", e.to_string())
+        }
         kube::Error::Api(s) if matches!(s.code, 400 | 403 | 404 | 409 | 422) => {
             ("rejected", e.to_string())
         }

@@ -67,6 +67,10 @@ pub struct Args {
     /// Seconds a Deferred resize may wait before it is shrunk, reverted or replaced by an eviction.
     #[arg(long, env = "TAILOR_DEFERRED_TIMEOUT_SECONDS", default_value_t = 300)]
     pub deferred_timeout_seconds: u32,
+    /// Seconds after a Deferred resize timed out and was reverted before the same (or a larger) increase is
+    /// tried again; smaller changes and OOM resizes go at once.
+    #[arg(long, env = "TAILOR_DEFERRED_BACKOFF_SECONDS", default_value_t = 1800)]
+    pub deferred_backoff_seconds: u32,
     /// Seconds a resize may stay in progress.
     #[arg(
         long,
@@ -102,6 +106,7 @@ impl Args {
             up_cooldown_ms: secs(self.up_cooldown_seconds),
             down_cooldown_ms: secs(self.down_cooldown_seconds),
             deferred_timeout_ms: secs(self.deferred_timeout_seconds),
+            deferred_backoff_ms: secs(self.deferred_backoff_seconds),
             in_progress_timeout_ms: secs(self.in_progress_timeout_seconds),
             min_replicas: self.min_replicas,
             inplace_allows_restart: !self.no_restart_in_place,

@@ -95,6 +95,9 @@ impl Controller {
                 () = tokio::time::sleep(next) => {}
             }
             if !leadership.is_leader() {
+                // Another replica writes now: what it records on the pods wins once this one leads again.
+                self.state.memory.clear();
+                self.sent.clear();
                 next = self.config.interval;
                 continue;
             }
@@ -166,8 +169,10 @@ impl Controller {
             .collect()
             .await;
         let t = now();
+        let mut changed = Vec::new();
         for (p, applied) in results {
             let memory = self.state.memory.entry(p.uid.clone()).or_default();
+            let before = memory.clone();
             match applied {
                 Applied::Resized { generation } => {
                     memory.record_applied(&p.decision, &p.view, generation, &self.state.config, t);
@@ -183,9 +188,31 @@ impl Controller {
                     memory.backoff_until = Some(until);
                     wake = Some(wake.map_or(until, |w| w.min(until)));
                 }
+                // Larger than the node: not retried until the recommendation drops below the attempt.
+                Applied::NodeCapacity => {
+                    if let Some(plan) = p.decision.plan() {
+                        memory.record_node_capacity_rejection(&plan.containers);
+                    }
+                }
                 Applied::Evicted | Applied::DryRun | Applied::Nothing => {}
             }
+            if *memory != before {
+                changed.push((
+                    p.view.namespace.clone(),
+                    p.view.name.clone(),
+                    memory.clone(),
+                ));
+            }
         }
+        let actuator = &self.actuator;
+        futures::stream::iter(changed)
+            .for_each_concurrent(
+                self.config.concurrency.max(1),
+                |(ns, name, memory)| async move {
+                    actuator.save_state(&ns, &name, &memory).await;
+                },
+            )
+            .await;
         self.prune(&snapshot);
         wake
     }

@@ -19,7 +19,7 @@ pub struct DecisionLabels {
 pub struct OutcomeLabels {
     /// `resize`, `revert`, `boost`, `unboost`, `evict`.
     pub action: &'static str,
-    /// `applied`, `rejected`, `blocked`, `error`.
+    /// `applied`, `rejected`, `infeasible` (refused as larger than the node), `blocked`, `error`.
     pub outcome: &'static str,
 }
 

@@ -10,8 +10,8 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Resource;
 use tailor_core::plan::{
-    ContainerRecommendation, Decision, PassState, PlannerConfig, PodInput, PodMemory, PodView,
-    RateLimits, TerminationReason, UpdateMode, WorkloadPolicy,
+    ContainerRecommendation, Decision, EvictionPolicy, PassState, PlannerConfig, PodInput,
+    PodMemory, PodView, RateLimits, TerminationReason, UpdateMode, WorkloadPolicy,
 };
 use tailor_core::time::Timestamp;
 use tailor_k8s::crd::vpa::VerticalPodAutoscaler;
@@ -20,7 +20,9 @@ use tailor_k8s::owner::OwnerLookup;
 use crate::convert::cluster::{
     budgets, limit_range, node_capacity, quota_room, target_key, workload_key,
 };
+use crate::convert::eviction::{eviction_policy, oom_runs};
 use crate::convert::pod::pod_view;
+use crate::convert::state::stored_memory;
 use crate::convert::vpa::{policy, recommendations};
 
 /// Everything a pass reads.
@@ -39,7 +41,8 @@ pub struct Snapshot {
 pub struct UpdaterState {
     pub config: PlannerConfig,
     pub rate: RateLimits,
-    /// By pod UID.
+    /// By pod UID. Seeded from the pod's `tailor.dev/resize-state` annotation when a pod is first seen (after
+    /// a restart or a leader change); the controller writes it back after every change.
     pub memory: HashMap<String, PodMemory>,
     /// Without evictions, `Recreate` acts as `Initial` and `InPlaceOrRecreate` as `InPlace`.
     pub evictions_enabled: bool,
@@ -50,6 +53,7 @@ pub struct UpdaterState {
 struct Autoscaler {
     reference: ObjectReference,
     policy: WorkloadPolicy,
+    eviction: EvictionPolicy,
     recommendation: Option<Vec<ContainerRecommendation>>,
 }
 
@@ -105,6 +109,7 @@ fn autoscalers(
                     Autoscaler {
                         reference: vpa.object_ref(&()),
                         policy,
+                        eviction: eviction_policy(vpa),
                         recommendation: recommendations(vpa),
                     },
                 );
@@ -152,7 +157,31 @@ pub fn plan(
         })
         .collect();
     let scalers = autoscalers(&snapshot.vpas, state.evictions_enabled);
+    for (pod, view) in &views {
+        let Some(uid) = pod.metadata.uid.as_deref() else {
+            continue;
+        };
+        if scalers.contains_key(&view.workload)
+            && !state.memory.contains_key(uid)
+            && let Some(m) = stored_memory(pod)
+        {
+            state.memory.insert(uid.to_owned(), m);
+        }
+    }
     let mut pass = PassState::new(&state.config, now, &mut state.rate);
+    for (key, scaler) in &scalers {
+        if scaler.eviction != EvictionPolicy::default() {
+            pass.eviction.insert(key.clone(), scaler.eviction.clone());
+        }
+    }
+    for (pod, view) in &views {
+        for (container, run) in oom_runs(pod) {
+            pass.last_run_ms.insert(
+                PassState::run_key(&view.namespace, &view.name, &container),
+                run,
+            );
+        }
+    }
     pass.nodes = node_capacity(
         snapshot.nodes.iter().map(Arc::as_ref),
         views.iter().map(|(p, v)| (p.as_ref(), v)),

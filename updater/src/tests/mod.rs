@@ -2,8 +2,10 @@
 //! out, with no API server.
 
 mod cluster;
+mod eviction;
 mod fixtures;
 mod pass;
 mod patch;
 mod pod;
+mod state;
 mod vpa;

@@ -66,6 +66,7 @@ fn opt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
 fn change<T: Amount>(r: &ResourceRow<T>) -> String {
     match (r.savings, r.change_percent) {
         (None, _) => "-".into(),
+        (Some(_), Some(0)) => "0%".into(),
         (Some(_), Some(p)) => format!("{p:+}%"),
         (Some(s), None) if s.raw() < 0 => "new".into(),
         (Some(_), None) => "0%".into(),

@@ -1,0 +1,297 @@
+//! `tailor report` against a real control plane with a simulated kubelet: two Deployments run on a simulated
+//! node (one over-provisioned, one OOM-killed by the kubelet again and again), each with a VPA whose
+//! recommendation the test writes into its status as a recommender would, and a checkpoint ConfigMap in
+//! Tailor's format carrying an OOM floor. The report is built twice: through the library with the harness's
+//! client, and by running the built `tailor` binary with `KUBECONFIG` set to the harness's admin kubeconfig
+//! (JSON, CSV and table). Both must show the same numbers.
+//!
+//! The harness helpers are the tailor-tests e2e helpers themselves (included, not copied); this test lives in
+//! the CLI crate because only here does Cargo hand a test the path of the `tailor` binary it built.
+
+#[path = "../../tests/tests/sim_common.rs"]
+mod sim_common;
+#[path = "../../tests/tests/updater_common.rs"]
+mod updater_common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
+use kube::api::{Api, ListParams, PostParams};
+use serde_json::{Value, json};
+use sim_common::Sim;
+use tailor_cli::fetch::Scope;
+use tailor_cli::report::{Flag, Report, Row};
+use tailor_core::model::{AggregateConfig, AggregateState, OomFloor, WorkloadKey, WorkloadKind};
+use tailor_core::quantity::{Bytes, MilliCpu};
+use tailor_core::time::Timestamp;
+use tailor_recommender::checkpoint::{FORMAT_VERSION, LABEL, StoredContainer, configmap_name};
+use tailor_tests::ControlPlane;
+use updater_common::{
+    NS, create_deployment, create_vpa, deployment, install_vpa_crd, ready_pods, rec, wait_for,
+};
+
+const CHECKPOINT_NS: &str = "tailor-system";
+
+fn oom_killed(p: &Pod) -> bool {
+    p.status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .is_some_and(|cs| {
+            cs.iter().any(|c| {
+                [c.state.as_ref(), c.last_state.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| s.terminated.as_ref())
+                    .any(|t| t.reason.as_deref() == Some("OOMKilled"))
+            })
+        })
+}
+
+/// Tailor's checkpoint ConfigMap for `workload`/`app`, in the recommender's own format, with an OOM floor.
+async fn write_checkpoint(
+    client: &kube::Client,
+    workload: &WorkloadKey,
+    floor: OomFloor,
+) -> Result<()> {
+    let _ = Api::<Namespace>::all(client.clone())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": CHECKPOINT_NS}}))?,
+        )
+        .await;
+    let mut aggregate =
+        AggregateState::new(&AggregateConfig::upstream(), floor.until).to_checkpoint();
+    aggregate.oom_floor = Some(floor);
+    aggregate.total_samples = 42;
+    let stored = StoredContainer {
+        version: FORMAT_VERSION,
+        workload: workload.clone(),
+        container: "app".into(),
+        written_ms: tailor_cli::run::now().unix_millis(),
+        aggregate,
+    };
+    let cm: ConfigMap = serde_json::from_value(json!({
+        "metadata": {"name": configmap_name(workload), "namespace": CHECKPOINT_NS,
+                     "labels": {LABEL: FORMAT_VERSION.to_string()}},
+        "data": {"app.json": serde_json::to_string(&stored)?}
+    }))?;
+    Api::<ConfigMap>::namespaced(client.clone(), CHECKPOINT_NS)
+        .create(&PostParams::default(), &cm)
+        .await?;
+    Ok(())
+}
+
+fn row<'a>(report: &'a Report, vpa: &str) -> Result<&'a Row> {
+    report
+        .rows
+        .iter()
+        .find(|r| r.vpa == vpa && r.container == "app")
+        .with_context(|| format!("no row for {vpa}/app in {:?}", report.rows))
+}
+
+/// Runs the built binary with the admin kubeconfig; returns stdout.
+fn run_binary(cp: &ControlPlane, args: &[&str]) -> Result<String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_tailor"))
+        .args(args)
+        .env("KUBECONFIG", cp.kubeconfig_path())
+        .env_remove("TAILOR_NAMESPACE")
+        .env_remove("TAILOR_OUTPUT")
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "tailor {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+#[tokio::test]
+async fn report_shows_recommendations_savings_and_oom_risks() -> Result<()> {
+    let cp = ControlPlane::start().await?;
+    let client = cp.admin_client().await?;
+    let _sim = Sim::start(&cp, &["sim-report"], "8", "16Gi").await?;
+    install_vpa_crd(&client).await?;
+
+    // Over-provisioned: 2 × (500m, 128Mi) requested, the VPA recommends 120m and 100Mi.
+    let web = json!({"requests": {"cpu": "500m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "256Mi"}});
+    let constant = r#"{"kind":"constant","cpu":"100m","memory":"64Mi"}"#;
+    create_deployment(&client, deployment("web", 2, web, "NotRequired", constant)?).await?;
+    create_vpa(
+        &client,
+        "web",
+        "web",
+        "Off",
+        rec(("120m", "100Mi"), ("60m", "80Mi"), ("300m", "200Mi")),
+    )
+    .await?;
+
+    // Under-provisioned: uses 200Mi against a 128Mi limit, so the kubelet OOM-kills it; the VPA says 300Mi.
+    let oom = json!({"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}});
+    let hungry = r#"{"kind":"constant","cpu":"50m","memory":"200Mi"}"#;
+    create_deployment(&client, deployment("oom", 1, oom, "NotRequired", hungry)?).await?;
+    create_vpa(
+        &client,
+        "oom",
+        "oom",
+        "Off",
+        rec(("100m", "300Mi"), ("50m", "200Mi"), ("200m", "400Mi")),
+    )
+    .await?;
+    let floor = OomFloor {
+        memory: Bytes(356 << 20),
+        until: Timestamp::from_unix_millis(tailor_cli::run::now().unix_millis() + 3_600_000),
+    };
+    write_checkpoint(
+        &client,
+        &WorkloadKey::new(NS, WorkloadKind::Deployment, "oom"),
+        floor,
+    )
+    .await?;
+
+    ready_pods(&client, "web", 2).await?;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
+    wait_for("the oom pod OOM-killed", Duration::from_secs(90), || {
+        let pods = pods.clone();
+        async move {
+            let list = pods.list(&ListParams::default().labels("app=oom")).await?;
+            Ok(list.items.iter().any(oom_killed).then_some(()))
+        }
+    })
+    .await?;
+
+    // 1. The library, with the harness's client.
+    let report = tailor_cli::run::report(
+        &client,
+        &Scope::Namespace(NS.into()),
+        CHECKPOINT_NS,
+        Duration::from_secs(3600),
+        tailor_cli::run::now(),
+    )
+    .await?;
+    println!("{}", tailor_cli::render::render_table(&report));
+    ensure!(
+        report.warnings.is_empty(),
+        "warnings: {:?}",
+        report.warnings
+    );
+    let w = row(&report, "web")?;
+    ensure!(w.replicas == 2 && w.workload_kind == "Deployment" && w.workload_name == "web");
+    ensure!(w.cpu.target == Some(MilliCpu(120)));
+    ensure!(
+        w.cpu.savings == Some(MilliCpu(760)),
+        "2 × (500m − 120m): {:?}",
+        w.cpu.savings
+    );
+    ensure!(
+        w.memory.savings == Some(Bytes(56 << 20)),
+        "2 × (128Mi − 100Mi): {:?}",
+        w.memory.savings
+    );
+    ensure!(
+        w.cpu.change_percent == Some(-76),
+        "{:?}",
+        w.cpu.change_percent
+    );
+    ensure!(w.flags.is_empty(), "web has no risks: {:?}", w.flags);
+
+    let o = row(&report, "oom")?;
+    ensure!(o.replicas == 1);
+    ensure!(
+        o.memory.savings == Some(Bytes(-(236 << 20))),
+        "64Mi − 300Mi: {:?}",
+        o.memory.savings
+    );
+    ensure!(
+        o.flags
+            .iter()
+            .any(|f| matches!(f, Flag::OomKilled { pods: 1, .. })),
+        "{:?}",
+        o.flags
+    );
+    ensure!(
+        o.flags.contains(&Flag::OomFloor {
+            memory_bytes: 356 << 20,
+            until_ms: floor.until.unix_millis()
+        }),
+        "{:?}",
+        o.flags
+    );
+    ensure!(
+        o.flags
+            .contains(&Flag::UnderProvisioned { resource: "memory" }),
+        "{:?}",
+        o.flags
+    );
+    ensure!(
+        o.flags.contains(&Flag::MemoryLimitBelowTarget),
+        "{:?}",
+        o.flags
+    );
+    ensure!(o.history.as_ref().map(|h| h.samples) == Some(42));
+    ensure!(
+        report.totals.cpu.savings == MilliCpu(760),
+        "web 760m saved, oom unchanged (100m)"
+    );
+    ensure!(report.totals.memory.savings == Bytes((56 << 20) - (236 << 20)));
+    ensure!(report.totals.memory.increases == Bytes(236 << 20));
+
+    // 2. The binary, as an operator runs it, with KUBECONFIG pointing at the admin kubeconfig.
+    let json_text = run_binary(&cp, &["report", "-n", NS, "-o", "json"])?;
+    let value: Value = serde_json::from_str(&json_text)?;
+    let rows = value["rows"].as_array().context("rows")?;
+    let find = |vpa: &str| {
+        rows.iter()
+            .find(|r| r["vpa"] == vpa && r["container"] == "app")
+            .cloned()
+            .with_context(|| format!("{vpa} row in {json_text}"))
+    };
+    let web_json = find("web")?;
+    ensure!(
+        web_json["cpu"]["savings"] == 760 && web_json["memory"]["savings"] == 56 << 20,
+        "{web_json}"
+    );
+    let oom_json = find("oom")?;
+    let flags: Vec<&str> = oom_json["flags"]
+        .as_array()
+        .context("flags")?
+        .iter()
+        .filter_map(|f| f["flag"].as_str())
+        .collect();
+    for want in [
+        "oom-killed",
+        "oom-floor",
+        "under-provisioned",
+        "memory-limit-below-target",
+    ] {
+        ensure!(flags.contains(&want), "{want} missing from {flags:?}");
+    }
+    ensure!(value["totals"]["cpu"]["savings"] == 760);
+
+    let csv = run_binary(&cp, &["report", "--all-namespaces", "-o", "csv"])?;
+    ensure!(csv.lines().count() == 1 + report.rows.len(), "{csv}");
+    ensure!(
+        csv.lines().any(|l| l.starts_with("default,web,Deployment,web,app,Off,2,500,500,1000,1000,120,60,300,1000,240,760,-76,true,")),
+        "{csv}"
+    );
+
+    let table = run_binary(&cp, &["report"])?;
+    println!("{table}");
+    ensure!(
+        table
+            .lines()
+            .next()
+            .is_some_and(|h| h.starts_with("NAMESPACE")),
+        "{table}"
+    );
+    ensure!(table.contains("savings 760m (69%)"), "{table}");
+
+    // An unknown context is a clear error, not an empty report.
+    let out = Command::new(env!("CARGO_BIN_EXE_tailor"))
+        .args(["report", "--context", "no-such-context"])
+        .env("KUBECONFIG", cp.kubeconfig_path())
+        .output()?;
+    ensure!(!out.status.success(), "unknown context must fail");
+    Ok(())
+}

@@ -60,7 +60,7 @@ pub struct Args {
     #[arg(long, env = "TAILOR_STARTUP_WINDOW_SECONDS", default_value_t = 300)]
     pub startup_window_seconds: u64,
 
-    /// Throttling burst: at least this many CFS periods in one sample...
+    /// Throttling burst: at least this many CFS periods within the burst window...
     #[arg(long, env = "TAILOR_BURST_MIN_PERIODS", default_value_t = 5)]
     pub burst_min_periods: u64,
 
@@ -68,10 +68,29 @@ pub struct Args {
     #[arg(long, env = "TAILOR_BURST_PERCENT", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=100))]
     pub burst_percent: u64,
 
+    /// Longest run of recent samples (milliseconds) a throttling burst may span; the newest sample alone always
+    /// counts.
+    #[arg(long, env = "TAILOR_BURST_WINDOW_MS", default_value_t = 10_000)]
+    pub burst_window_ms: u64,
+
+    /// Watch memory.events with inotify so OOM kills are reported at once (off: read it on every sample).
+    #[arg(long, env = "TAILOR_WATCH_MEMORY_EVENTS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub watch_memory_events: bool,
+
     /// Recommender report endpoint, e.g. https://tailor-recommender.tailor-system.svc:8443/v1/reports.
     /// Without it the agent only exports metrics.
     #[arg(long, env = "TAILOR_RECOMMENDER_URL")]
     pub recommender_url: Option<reqwest::Url>,
+
+    /// How often (milliseconds) the recommender URL's host is resolved again. Every report goes to every
+    /// address it resolves to (a headless Service: each recommender replica, so standbys stay warm); 0 posts to
+    /// the URL alone.
+    #[arg(
+        long,
+        env = "TAILOR_RECOMMENDER_RESOLVE_INTERVAL_MS",
+        default_value_t = 30_000
+    )]
+    pub recommender_resolve_interval_ms: u64,
 
     /// PEM bundle of the CA that signed the recommender's serving certificate.
     #[arg(long, env = "TAILOR_CA_FILE")]

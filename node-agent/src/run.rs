@@ -17,6 +17,7 @@ use crate::config::{Args, host_cpus};
 use crate::metrics::Metrics;
 use crate::pods::PodIndex;
 use crate::pods::watch::{self, WatchFeed};
+use crate::reporter::fanout::{self, Dns, Endpoint, FanoutConfig};
 use crate::reporter::{self, ReporterConfig, client::ReportClient};
 use crate::sampler::SamplerConfig;
 
@@ -69,27 +70,43 @@ pub async fn serve(
 
     let (report_tx, reporter_task) = match &args.recommender_url {
         Some(url) => {
-            let client = ReportClient::new(
-                url.clone(),
-                args.ca_file.as_deref(),
-                args.token_file.clone(),
-                Duration::from_millis(args.report_timeout_ms),
-            )
-            .context("building the report client")?;
+            let endpoint = Endpoint {
+                url: url.clone(),
+                ca_file: args.ca_file.clone(),
+                token_file: args.token_file.clone(),
+                timeout: Duration::from_millis(args.report_timeout_ms),
+            };
             let config = ReporterConfig {
                 buffer_capacity: args.report_buffer,
                 ..ReporterConfig::default()
             };
             let (tx, rx) = mpsc::channel(64);
-            (
-                Some(tx),
-                Some(tokio::spawn(reporter::run(
-                    rx,
-                    client,
-                    config,
-                    metrics.clone(),
-                ))),
-            )
+            let task = if args.recommender_resolve_interval_ms == 0 {
+                let client = ReportClient::new(
+                    endpoint.url,
+                    endpoint.ca_file.as_deref(),
+                    endpoint.token_file,
+                    endpoint.timeout,
+                )
+                .context("building the report client")?;
+                tokio::spawn(reporter::run(rx, client, config, metrics.clone()))
+            } else {
+                // Fail at start-up, not per lane, when the CA bundle is unusable.
+                ReportClient::new(
+                    endpoint.url.clone(),
+                    endpoint.ca_file.as_deref(),
+                    None,
+                    endpoint.timeout,
+                )
+                .context("building the report client")?;
+                let fanout = FanoutConfig {
+                    reporter: config,
+                    resolve_interval: Duration::from_millis(args.recommender_resolve_interval_ms),
+                    ..FanoutConfig::default()
+                };
+                tokio::spawn(fanout::run(rx, endpoint, Dns, fanout, metrics.clone()))
+            };
+            (Some(tx), Some(task))
         }
         None => (None, None),
     };
@@ -108,6 +125,8 @@ pub async fn serve(
             max_millicores: host_cpus().saturating_mul(1_100),
             burst_min_periods: args.burst_min_periods,
             burst_percent: args.burst_percent,
+            burst_window_ms: args.burst_window_ms,
+            watch_events: args.watch_memory_events,
             ..SamplerConfig::default()
         },
         standalone: args.standalone,

@@ -1,19 +1,21 @@
 //! Bounded report buffer for when the recommender is away. Urgent reports go out before periodic ones; when
 //! full, the oldest periodic report is dropped first (an OOM kill is worth more than ten seconds of usage).
 
+use std::borrow::Borrow;
 use std::collections::VecDeque;
 
 use tailor_core::report::{NodeReport, ReportKind};
 
-/// Reports waiting for delivery, at most `capacity` of them.
+/// Reports waiting for delivery, at most `capacity` of them. `R` is the report or a shared handle to it (one
+/// report fanned out to several recommender replicas is held once, by each endpoint's buffer).
 #[derive(Debug)]
-pub struct ReportBuffer {
-    urgent: VecDeque<NodeReport>,
-    periodic: VecDeque<NodeReport>,
+pub struct ReportBuffer<R = NodeReport> {
+    urgent: VecDeque<R>,
+    periodic: VecDeque<R>,
     capacity: usize,
 }
 
-impl ReportBuffer {
+impl<R: Borrow<NodeReport>> ReportBuffer<R> {
     /// A buffer holding at most `capacity` reports (at least one).
     pub fn new(capacity: usize) -> Self {
         Self {
@@ -24,7 +26,7 @@ impl ReportBuffer {
     }
 
     /// Adds a report; returns the one dropped to make room, if any.
-    pub fn push(&mut self, report: NodeReport) -> Option<NodeReport> {
+    pub fn push(&mut self, report: R) -> Option<R> {
         let dropped = if self.len() >= self.capacity {
             self.periodic
                 .pop_front()
@@ -32,7 +34,7 @@ impl ReportBuffer {
         } else {
             None
         };
-        match report.kind {
+        match report.borrow().kind {
             ReportKind::Urgent => self.urgent.push_back(report),
             ReportKind::Periodic => self.periodic.push_back(report),
         }
@@ -40,12 +42,12 @@ impl ReportBuffer {
     }
 
     /// The next report to send.
-    pub fn front(&self) -> Option<&NodeReport> {
+    pub fn front(&self) -> Option<&R> {
         self.urgent.front().or_else(|| self.periodic.front())
     }
 
     /// Removes the report [`ReportBuffer::front`] returned.
-    pub fn pop_front(&mut self) -> Option<NodeReport> {
+    pub fn pop_front(&mut self) -> Option<R> {
         self.urgent
             .pop_front()
             .or_else(|| self.periodic.pop_front())

@@ -39,12 +39,14 @@ pub enum SendError {
     Rejected(StatusCode),
 }
 
-/// Delivers reports to one URL.
+/// Delivers reports to one URL (or one address behind it).
 #[derive(Debug, Clone)]
 pub struct ReportClient {
     http: reqwest::Client,
     url: reqwest::Url,
     token_file: Option<PathBuf>,
+    /// Names the endpoint in logs: the URL's host and port, or the pinned address.
+    endpoint: String,
 }
 
 fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, ClientError> {
@@ -71,6 +73,15 @@ fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, ClientErro
     Ok(config)
 }
 
+/// The URL's host when it is a DNS name (not an IPv4 or IPv6 literal).
+pub fn domain(url: &reqwest::Url) -> Option<String> {
+    let host = url.host_str()?;
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<std::net::IpAddr>()
+        .is_err()
+        .then(|| host.to_owned())
+}
+
 impl ReportClient {
     /// A client for `url`. Without `ca_file` no certificate is trusted, so only `http://` URLs work (tests,
     /// a sidecar proxy); in a cluster pass the CA that signed the recommender's serving certificate.
@@ -85,11 +96,54 @@ impl ReportClient {
             .timeout(timeout)
             .connect_timeout(timeout)
             .build()?;
+        let endpoint = format!(
+            "{}:{}",
+            url.host_str().unwrap_or_default(),
+            url.port_or_known_default().unwrap_or_default()
+        );
         Ok(Self {
             http,
             url,
             token_file,
+            endpoint,
         })
+    }
+
+    /// A client for `url` that always connects to `addr`: one replica behind a name that resolves to several.
+    /// The request still names the URL's host, so the server certificate is checked against that name (the
+    /// Service's DNS name in its SANs), not against the replica's address.
+    pub fn pinned(
+        url: &reqwest::Url,
+        addr: std::net::SocketAddr,
+        ca_file: Option<&Path>,
+        token_file: Option<PathBuf>,
+        timeout: Duration,
+    ) -> Result<Self, ClientError> {
+        let mut url = url.clone();
+        // Only a name is resolved; an address literal is already the one place to go.
+        let builder = match domain(&url) {
+            Some(name) => reqwest::Client::builder().resolve(&name, addr),
+            None => reqwest::Client::builder(),
+        };
+        // A resolver answers with the port it was asked for; the address's port wins so that tests can put
+        // replicas on different ports of one host.
+        let _ = url.set_port(Some(addr.port()));
+        let http = builder
+            .tls_backend_preconfigured(tls_config(ca_file)?)
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .build()?;
+        Ok(Self {
+            http,
+            url,
+            token_file,
+            endpoint: addr.to_string(),
+        })
+    }
+
+    /// The endpoint, for logs.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
     }
 
     /// POSTs one report as JSON.

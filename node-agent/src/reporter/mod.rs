@@ -4,7 +4,10 @@
 pub mod backoff;
 pub mod buffer;
 pub mod client;
+pub mod depth;
+pub mod fanout;
 
+use std::borrow::Borrow;
 use std::time::Duration;
 
 use tailor_core::report::NodeReport;
@@ -16,6 +19,7 @@ use crate::metrics::Metrics;
 use backoff::Backoff;
 use buffer::ReportBuffer;
 use client::{ReportClient, SendError};
+use depth::DepthSlot;
 
 /// Reporter settings.
 #[derive(Debug, Clone, Copy)]
@@ -51,26 +55,39 @@ impl Sequence {
 
 /// Runs until `rx` closes (the agent is stopping), then tries to deliver the rest within the grace period.
 pub async fn run(
-    mut rx: mpsc::Receiver<NodeReport>,
+    rx: mpsc::Receiver<NodeReport>,
     client: ReportClient,
     config: ReporterConfig,
     metrics: Metrics,
+) {
+    let depth = DepthSlot::solo(metrics.buffer_depth.clone());
+    run_lane(rx, client, config, metrics, depth).await;
+}
+
+/// One endpoint's delivery: its own buffer, order, backoff and shutdown flush. `depth` receives the buffer's
+/// length (the exported gauge shows the deepest endpoint's).
+pub async fn run_lane<R: Borrow<NodeReport>>(
+    mut rx: mpsc::Receiver<R>,
+    client: ReportClient,
+    config: ReporterConfig,
+    metrics: Metrics,
+    depth: DepthSlot,
 ) {
     let mut buffer = ReportBuffer::new(config.buffer_capacity);
     let mut backoff = Backoff::new(config.backoff_base, config.backoff_max);
     let mut retry_at: Option<Instant> = None;
     loop {
         if retry_at.is_none() {
-            retry_at = deliver(&mut buffer, &client, &mut backoff, &metrics).await;
+            retry_at = deliver(&mut buffer, &client, &mut backoff, &metrics, &depth).await;
         }
         let wait = retry_at;
         tokio::select! {
             msg = rx.recv() => match msg {
                 Some(report) => {
-                    let urgent = report.kind == tailor_core::report::ReportKind::Urgent;
-                    enqueue(&mut buffer, report, &metrics);
+                    let urgent = report.borrow().kind == tailor_core::report::ReportKind::Urgent;
+                    enqueue(&mut buffer, report, &metrics, &depth);
                     while let Ok(more) = rx.try_recv() {
-                        enqueue(&mut buffer, more, &metrics);
+                        enqueue(&mut buffer, more, &metrics, &depth);
                     }
                     // An urgent report skips the rest of the backoff wait: it is worth an early attempt.
                     if urgent {
@@ -88,7 +105,7 @@ pub async fn run(
     while !buffer.is_empty() && Instant::now() < deadline {
         match tokio::time::timeout_at(
             deadline,
-            deliver(&mut buffer, &client, &mut backoff, &metrics),
+            deliver(&mut buffer, &client, &mut backoff, &metrics, &depth),
         )
         .await
         {
@@ -98,37 +115,46 @@ pub async fn run(
         }
     }
     if buffer.is_empty() {
-        info!("reporter flushed every report");
+        info!(
+            endpoint = client.endpoint(),
+            "reporter flushed every report"
+        );
     } else {
         warn!(
+            endpoint = client.endpoint(),
             left = buffer.len(),
             "reporter stopped with undelivered reports"
         );
     }
 }
 
-fn enqueue(buffer: &mut ReportBuffer, report: NodeReport, metrics: &Metrics) {
+fn enqueue<R: Borrow<NodeReport>>(
+    buffer: &mut ReportBuffer<R>,
+    report: R,
+    metrics: &Metrics,
+    depth: &DepthSlot,
+) {
     if let Some(dropped) = buffer.push(report) {
         metrics.reports_dropped.inc();
         debug!(
-            sequence = dropped.sequence,
+            sequence = dropped.borrow().sequence,
             "report buffer full; dropped the oldest report"
         );
     }
-    metrics
-        .buffer_depth
-        .set(i64::try_from(buffer.len()).unwrap_or(i64::MAX));
+    depth.set(buffer.len());
 }
 
 /// Sends buffered reports in order until the buffer is empty (returns `None`) or one fails (returns when to
 /// retry).
-async fn deliver(
-    buffer: &mut ReportBuffer,
+async fn deliver<R: Borrow<NodeReport>>(
+    buffer: &mut ReportBuffer<R>,
     client: &ReportClient,
     backoff: &mut Backoff,
     metrics: &Metrics,
+    depth: &DepthSlot,
 ) -> Option<Instant> {
     while let Some(report) = buffer.front() {
+        let report = report.borrow();
         match client.send(report).await {
             Ok(()) => {
                 metrics.reports_sent.inc();
@@ -137,22 +163,18 @@ async fn deliver(
             }
             Err(SendError::Rejected(status)) => {
                 metrics.reports_rejected.inc();
-                warn!(sequence = report.sequence, %status, "recommender rejected a report; dropping it");
+                warn!(endpoint = client.endpoint(), sequence = report.sequence, %status, "recommender rejected a report; dropping it");
                 buffer.pop_front();
             }
             Err(SendError::Retry(reason)) => {
                 metrics.report_failures.inc();
                 let delay = backoff.next_delay(fastrand::f64());
-                warn!(sequence = report.sequence, %reason, retry_in_ms = delay.as_millis(), "report delivery failed");
-                metrics
-                    .buffer_depth
-                    .set(i64::try_from(buffer.len()).unwrap_or(i64::MAX));
+                warn!(endpoint = client.endpoint(), sequence = report.sequence, %reason, retry_in_ms = delay.as_millis(), "report delivery failed");
+                depth.set(buffer.len());
                 return Some(Instant::now() + delay);
             }
         }
-        metrics
-            .buffer_depth
-            .set(i64::try_from(buffer.len()).unwrap_or(i64::MAX));
+        depth.set(buffer.len());
     }
     None
 }

@@ -434,6 +434,20 @@ impl<'a> PassState<'a> {
                     .iter()
                     .find(|ch| ch.name == c.name)
                     .map_or(c.current(), |ch| ch.after);
+                // Never above the pending ask: a shrink only gives back.
+                let mut after = after;
+                for r in Resource::ALL {
+                    if let (Some(b), Some(a)) = (c.spec.requests.get(r), after.requests.get(r))
+                        && a > b
+                    {
+                        after.requests.set(r, Some(b));
+                    }
+                    if let (Some(b), Some(a)) = (c.spec.limits.get(r), after.limits.get(r))
+                        && a > b
+                    {
+                        after.limits.set(r, Some(b));
+                    }
+                }
                 ContainerChange {
                     name: c.name.clone(),
                     before: c.spec,

@@ -468,3 +468,45 @@ fn a_node_capacity_rejection_is_cached_like_infeasible() {
     );
     assert!(matches!(d, Decision::Resize { .. }), "{d:?}");
 }
+
+#[test]
+fn a_pending_condition_left_after_our_revert_is_stale_and_never_resized_or_evicted_on() {
+    // The revert landed (spec back to what runs) but the kubelet has not cleared Deferred yet.
+    let (_, mut memory) = pending_pod();
+    if let Some(r) = memory.last_resize.as_mut() {
+        r.kind = ResizeKind::Revert;
+        r.generation = Some(3);
+        for ch in &mut r.changes {
+            std::mem::swap(&mut ch.before, &mut ch.after);
+        }
+    }
+    let mut p = pod(vec![burstable()]);
+    p.generation = 3;
+    p.observed_generation = Some(3);
+    p.pending = pending(PendingReason::Deferred, NOW - 6 * 60_000);
+    for mode in [UpdateMode::InPlace, UpdateMode::InPlaceOrRecreate] {
+        let d = World::new().plan_at(&p, &RECS(), &policy(mode), &memory, NOW);
+        assert!(
+            !matches!(d, Decision::Evict(_) | Decision::Revert { .. }),
+            "{mode:?}: {d:?}"
+        );
+    }
+}
+
+#[test]
+fn a_deferred_shrink_never_asks_for_more_than_the_pending_resize() {
+    let (mut p, memory) = pending_pod();
+    p.pending = pending(PendingReason::Deferred, NOW - 6 * 60_000);
+    // The recommendation grew past the pending 2000m meanwhile; the node has room for +500m only.
+    let mut w = World::new().with_node(node(4000, 8192, 4500, 1024));
+    let d = w.plan_at(
+        &p,
+        &[rec("app", 3000, 512)],
+        &policy(UpdateMode::InPlace),
+        &memory,
+        NOW,
+    );
+    let plan = d.plan().expect("a plan");
+    let after = cpu_req(&plan.containers[0].after).expect("cpu");
+    assert!(after <= 2000, "{d:?}");
+}

@@ -58,6 +58,7 @@ fn node(pods: usize, root: &std::path::Path) -> NodeSim {
         index: 1,
         reserved_cpu_millis: 0,
         reserved_memory_bytes: 0,
+        resize_hold_cpu_millis: 0,
     };
     let mut n = NodeSim::new(spec, behaviour, root.to_path_buf());
     for i in 0..pods {

@@ -44,6 +44,10 @@ pub struct Args {
     /// Memory reserved for the system (capacity − allocatable).
     #[arg(long, env = "SIM_RESERVED_MEMORY", default_value = "0")]
     pub reserved_memory: String,
+    /// CPU the kubelet's resize admission holds back beyond allocatable (a test knob: resizes that fit per the
+    /// API server go Deferred, or Infeasible above allocatable minus this).
+    #[arg(long, env = "SIM_RESIZE_HOLD_CPU", default_value = "0")]
+    pub resize_hold_cpu: String,
     /// Root of the simulated cgroup trees; node N writes under `<root>/<node name>`.
     #[arg(
         long,
@@ -126,6 +130,8 @@ impl Args {
             parse_cpu_millis(&self.reserved_cpu).map_err(|e| arg_err("reserved-cpu", e))?;
         let reserved_memory =
             parse_bytes(&self.reserved_memory).map_err(|e| arg_err("reserved-memory", e))?;
+        let resize_hold_cpu =
+            parse_cpu_millis(&self.resize_hold_cpu).map_err(|e| arg_err("resize-hold-cpu", e))?;
         if cpu == 0 || memory == 0 {
             return Err(arg_err("cpu", "node capacity must be positive"));
         }
@@ -159,6 +165,7 @@ impl Args {
                 index: u8::try_from(i + 1).unwrap_or(u8::MAX),
                 reserved_cpu_millis: reserved_cpu,
                 reserved_memory_bytes: reserved_memory,
+                resize_hold_cpu_millis: resize_hold_cpu,
             })
             .collect();
         Ok(SimConfig {

@@ -29,6 +29,11 @@ pub struct NodeSpec {
     /// Resources reserved for system daemons (capacity − allocatable).
     pub reserved_cpu_millis: u64,
     pub reserved_memory_bytes: u64,
+    /// CPU the kubelet's *resize* admission holds back on top of what allocatable shows, so a resize the API
+    /// server's figures say fits goes `Deferred` (or `Infeasible` when it exceeds allocatable minus the hold).
+    /// A test knob standing in for a kubelet whose view of room is smaller than the API's (exclusive CPUs,
+    /// a pending node shrink); 0 in a normal node.
+    pub resize_hold_cpu_millis: u64,
 }
 
 impl NodeSpec {
@@ -234,7 +239,10 @@ impl NodeSim {
         retry_order(&mut queue);
         let mut events = Vec::new();
         for item in queue {
-            let room = self.room_excluding(&item.key);
+            let mut room = self.room_excluding(&item.key);
+            room.allocatable_cpu = room
+                .allocatable_cpu
+                .saturating_sub(self.spec.resize_hold_cpu_millis);
             let Some(p) = self.pods.get_mut(&item.key) else {
                 continue;
             };
@@ -640,6 +648,7 @@ mod tests {
             index: 1,
             reserved_cpu_millis: 0,
             reserved_memory_bytes: 0,
+            resize_hold_cpu_millis: 0,
         };
         NodeSim::new(spec, behaviour, root.to_path_buf())
     }
@@ -739,6 +748,45 @@ mod tests {
             .and_then(|r| r.limits.clone())
             .unwrap_or_default();
         assert_eq!(limits.get("cpu").map(|q| q.0.as_str()), Some("1500m"));
+        Ok(())
+    }
+
+    #[test]
+    fn resize_hold_defers_what_allocatable_has_room_for() -> Result<(), TreeError> {
+        let dir = tempfile::tempdir().map_err(|source| TreeError {
+            op: "tmp",
+            path: PathBuf::new(),
+            source,
+        })?;
+        let mut n = node(dir.path());
+        // 2 CPUs allocatable, the kubelet's resize admission keeps 1 back.
+        n.spec.resize_hold_cpu_millis = 1000;
+        let mut a = pod("a", "400m", "64Mi", "NotRequired", SMALL);
+        let b = pod("b", "400m", "64Mi", "NotRequired", SMALL);
+        n.upsert_pod(&a, t(0));
+        n.upsert_pod(&b, t(0));
+        n.tick(t(1))?;
+        let reason = |n: &NodeSim| {
+            n.pods["a"]
+                .resize_pending
+                .as_ref()
+                .map(|c| c.reason.clone())
+        };
+        // 700m + 400m of b fits 2000m allocatable but not the 1000m the kubelet lets resizes use.
+        resize(&mut a, "700m", "64Mi", 2);
+        n.upsert_pod(&a, t(2));
+        n.tick(t(2))?;
+        assert_eq!(reason(&n).as_deref(), Some("Deferred"));
+        // Above allocatable minus the hold: Infeasible.
+        resize(&mut a, "1200m", "64Mi", 3);
+        n.upsert_pod(&a, t(3));
+        n.tick(t(3))?;
+        assert_eq!(reason(&n).as_deref(), Some("Infeasible"));
+        // Within what the kubelet allows: accepted.
+        resize(&mut a, "600m", "64Mi", 4);
+        n.upsert_pod(&a, t(4));
+        n.tick(t(4))?;
+        assert_eq!(reason(&n), None);
         Ok(())
     }
 

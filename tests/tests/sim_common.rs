@@ -40,6 +40,17 @@ impl Sim {
         cpu: &str,
         memory: &str,
     ) -> Result<Self> {
+        Self::start_with(cp, names, cpu, memory, &[]).await
+    }
+
+    /// [`Sim::start`] with extra simulator flags (e.g. `--resize-hold-cpu=1`).
+    pub async fn start_with(
+        cp: &tailor_tests::ControlPlane,
+        names: &[&str],
+        cpu: &str,
+        memory: &str,
+        extra: &[&str],
+    ) -> Result<Self> {
         let mut clients = std::collections::BTreeMap::new();
         for name in names {
             clients.insert(name.to_string(), cp.node_client(name).await?);
@@ -47,17 +58,21 @@ impl Sim {
         let root = tempfile::Builder::new()
             .prefix("tailor-sim-cgroup-")
             .tempdir_in(tailor_sim::cgroup::tree::scratch_parent())?;
-        let args = Args::parse_from_iter([
-            "tailor-sim-kubelet".to_string(),
-            format!("--node-names={}", names.join(",")),
-            format!("--cpu={cpu}"),
-            format!("--memory={memory}"),
-            format!("--cgroup-root={}", root.path().display()),
-            "--start-delay-ms=300".into(),
-            "--ready-delay-ms=500".into(),
-            "--crash-backoff-ms=2000".into(),
-            "--tick-ms=250".into(),
-        ])?;
+        let args = Args::parse_from_iter(
+            [
+                "tailor-sim-kubelet".to_string(),
+                format!("--node-names={}", names.join(",")),
+                format!("--cpu={cpu}"),
+                format!("--memory={memory}"),
+                format!("--cgroup-root={}", root.path().display()),
+                "--start-delay-ms=300".into(),
+                "--ready-delay-ms=500".into(),
+                "--crash-backoff-ms=2000".into(),
+                "--tick-ms=250".into(),
+            ]
+            .into_iter()
+            .chain(extra.iter().map(|e| e.to_string())),
+        )?;
         let config = args.to_config()?;
         let view = SimView::default();
         let (tx, rx) = oneshot::channel();

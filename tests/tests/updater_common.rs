@@ -187,6 +187,9 @@ pub fn start_updater(client: &Client, extra: &[&str]) -> Result<Updater> {
         "--min-interval-ms=100",
         "--up-cooldown-seconds=0",
     ];
+    if extra.iter().any(|e| e.starts_with("--admin-addr=")) {
+        args.retain(|a| !a.starts_with("--admin-addr="));
+    }
     args.extend_from_slice(extra);
     let args = tailor_updater::config::parse_args(args).context("updater flags")?;
     // Logs go to the test's stderr (shown on failure); a second init in the same process is a no-op.
@@ -222,4 +225,38 @@ pub fn status_value(p: &Pod, kind: &str, resource: &str) -> Option<String> {
         r.limits.as_ref()
     };
     m?.get(resource).map(|q| q.0.clone())
+}
+
+/// A loopback address nobody listens on right now, for an admin server whose `/metrics` a test reads.
+pub fn free_addr() -> Result<std::net::SocketAddr> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?)
+}
+
+/// Starts the updater serving its admin endpoints on `admin`.
+pub fn start_updater_at(
+    client: &Client,
+    admin: std::net::SocketAddr,
+    extra: &[&str],
+) -> Result<Updater> {
+    let flag = format!("--admin-addr={admin}");
+    let mut args: Vec<&str> = vec![&flag];
+    args.extend_from_slice(extra);
+    start_updater(client, &args)
+}
+
+/// The value of one series in the updater's `/metrics` (the exact name with labels as printed, e.g.
+/// `tailor_updater_actions_total{action="resize",outcome="applied"}`); 0 when the series is absent.
+pub async fn metric(admin: std::net::SocketAddr, series: &str) -> Result<f64> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(admin).await?;
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .await?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).await?;
+    Ok(body
+        .lines()
+        .filter_map(|l| l.strip_prefix(series))
+        .filter_map(|rest| rest.trim().split(' ').next()?.parse::<f64>().ok())
+        .sum())
 }

@@ -13,12 +13,15 @@ mod sim_common;
 #[path = "../../tests/tests/updater_common.rs"]
 mod updater_common;
 
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use kube::api::{Api, ListParams, PostParams};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use sim_common::Sim;
 use tailor_cli::fetch::Scope;
@@ -93,9 +96,14 @@ fn row<'a>(report: &'a Report, vpa: &str) -> Result<&'a Row> {
 
 /// Runs the built binary with the admin kubeconfig; returns stdout.
 fn run_binary(cp: &ControlPlane, args: &[&str]) -> Result<String> {
+    run_binary_as(cp.kubeconfig_path(), args)
+}
+
+/// Runs the built binary with `kubeconfig`; returns stdout.
+fn run_binary_as(kubeconfig: &Path, args: &[&str]) -> Result<String> {
     let out = Command::new(env!("CARGO_BIN_EXE_tailor"))
         .args(args)
-        .env("KUBECONFIG", cp.kubeconfig_path())
+        .env("KUBECONFIG", kubeconfig)
         .env_remove("TAILOR_NAMESPACE")
         .env_remove("TAILOR_OUTPUT")
         .output()?;
@@ -287,6 +295,8 @@ async fn report_shows_recommendations_savings_and_oom_risks() -> Result<()> {
     );
     ensure!(table.contains("savings 760m (69%)"), "{table}");
 
+    least_privilege(&cp, &client).await?;
+
     // An unknown context is a clear error, not an empty report.
     let out = Command::new(env!("CARGO_BIN_EXE_tailor"))
         .args(["report", "--context", "no-such-context"])
@@ -294,4 +304,102 @@ async fn report_shows_recommendations_savings_and_oom_risks() -> Result<()> {
         .output()?;
     ensure!(!out.status.success(), "unknown context must fail");
     Ok(())
+}
+
+/// The shipped least-privilege RBAC (`cli/rbac.yaml`) is enough for the report: with the ClusterRole alone the
+/// report works and warns that checkpoints are not readable; with the checkpoint Role too it shows the OOM floor.
+async fn least_privilege(cp: &ControlPlane, admin: &kube::Client) -> Result<()> {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rbac.yaml"))?;
+    for doc in serde_yaml::Deserializer::from_str(&text) {
+        let value = serde_json::to_value(serde_yaml::Value::deserialize(doc)?)?;
+        match value["kind"].as_str() {
+            Some("ClusterRole") => {
+                let role: ClusterRole = serde_json::from_value(value)?;
+                Api::<ClusterRole>::all(admin.clone())
+                    .create(&PostParams::default(), &role)
+                    .await?;
+            }
+            Some("Role") => {
+                let role: Role = serde_json::from_value(value)?;
+                Api::<Role>::namespaced(admin.clone(), CHECKPOINT_NS)
+                    .create(&PostParams::default(), &role)
+                    .await?;
+            }
+            other => anyhow::bail!("unexpected kind {other:?} in rbac.yaml"),
+        }
+    }
+    let subject = json!([{"kind": "ServiceAccount", "name": "report-reader", "namespace": NS}]);
+    let kubeconfig = cp.service_account_kubeconfig(NS, "report-reader").await?;
+    let binding: ClusterRoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": "report-reader"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "tailor-report"},
+        "subjects": subject
+    }))?;
+    Api::<ClusterRoleBinding>::all(admin.clone())
+        .create(&PostParams::default(), &binding)
+        .await?;
+
+    let oom_flags = |value: &Value| -> Vec<String> {
+        value["rows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["vpa"] == "oom")
+            .flat_map(|r| r["flags"].as_array().cloned().unwrap_or_default())
+            .filter_map(|f| f["flag"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let without = wait_for(
+        "report as the ClusterRole-only reader",
+        Duration::from_secs(20),
+        || {
+            let kubeconfig = kubeconfig.clone();
+            async move {
+                // RBAC reaches the authorizer's cache within moments; until then the VPA list is refused.
+                Ok(run_binary_as(&kubeconfig, &["report", "-o", "json"])
+                    .ok()
+                    .map(|out| serde_json::from_str::<Value>(&out))
+                    .transpose()?)
+            }
+        },
+    )
+    .await?;
+    let warnings = without["warnings"].to_string();
+    ensure!(
+        warnings.contains("checkpoints in namespace tailor-system are not readable"),
+        "{warnings}"
+    );
+    let flags = oom_flags(&without);
+    ensure!(
+        flags.contains(&"oom-killed".to_owned()) && !flags.contains(&"oom-floor".to_owned()),
+        "{flags:?}"
+    );
+    ensure!(
+        without["totals"]["cpu"]["savings"] == 760,
+        "same numbers without checkpoints"
+    );
+
+    let binding: RoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": "report-reader", "namespace": CHECKPOINT_NS},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "tailor-report-checkpoints"},
+        "subjects": subject
+    }))?;
+    Api::<RoleBinding>::namespaced(admin.clone(), CHECKPOINT_NS)
+        .create(&PostParams::default(), &binding)
+        .await?;
+    wait_for(
+        "report with checkpoints as the reader",
+        Duration::from_secs(20),
+        || {
+            let kubeconfig = kubeconfig.clone();
+            async move {
+                let value: Value =
+                    serde_json::from_str(&run_binary_as(&kubeconfig, &["report", "-o", "json"])?)?;
+                let ok = value["warnings"].as_array().is_some_and(Vec::is_empty)
+                    && oom_flags(&value).contains(&"oom-floor".to_owned());
+                Ok(ok.then_some(()))
+            }
+        },
+    )
+    .await
 }

@@ -90,6 +90,7 @@ fn fixture() -> Fixture {
                         target: vals(cpu, mem),
                         lower: vals(cpu * 8 / 10, mem * 8 / 10),
                         upper: vals(cpu * 12 / 10, mem * 12 / 10),
+                        memory_limit: None,
                     }
                 })
                 .collect(),

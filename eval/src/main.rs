@@ -57,6 +57,13 @@ struct Cli {
     /// Also run the candidate changes to the core's defaults (marked `candidate-`, never defaults).
     #[arg(long)]
     candidates: bool,
+    /// Only the contenders whose names contain one of these (comma-separated); the table's goal line needs
+    /// `vpa-upstream` and `tailor-defaults`.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Only the datasets whose names contain one of these (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    datasets: Vec<String>,
     /// Replay a Prometheus range-query JSON export instead of the shared traces.
     #[arg(long)]
     prometheus: Option<PathBuf>,
@@ -88,11 +95,18 @@ fn main() -> anyhow::Result<()> {
         core_planner: !cli.stand_in_policy,
         ..ResizePolicy::default()
     };
-    let contenders = if cli.candidates {
+    let mut contenders = if cli.candidates {
         ContenderSpec::with_candidates(cli.driver.clone())
     } else {
         ContenderSpec::all(cli.driver.clone())
     };
+    if !cli.only.is_empty() {
+        contenders.retain(|c| cli.only.iter().any(|o| c.name().contains(o.as_str())));
+    }
+    let mut traces = traces;
+    if !cli.datasets.is_empty() {
+        traces.retain(|t| cli.datasets.iter().any(|d| t.dataset.contains(d.as_str())));
+    }
     let mut plot = cli.plot.clone();
     if plot.is_empty() {
         let mut seen: Vec<&str> = Vec::new();

@@ -120,7 +120,13 @@ impl CorePlanner {
     }
 
     /// Plans once at `now`; a decision that changes resources is applied at once (the node always has room).
-    pub fn decide(&mut self, now: Timestamp, size: &Size, rec: &Recommendation) -> Option<Size> {
+    pub fn decide(
+        &mut self,
+        now: Timestamp,
+        size: &Size,
+        rec: &Recommendation,
+        memory_limit: Option<Bytes>,
+    ) -> Option<Size> {
         let c = self.controlled;
         let values = |cpu: MilliCpu, mem: Bytes| {
             ResourceValues::new(c.cpu.then_some(cpu.get()), c.memory.then_some(mem.get()))
@@ -130,6 +136,7 @@ impl CorePlanner {
             target: values(rec.target.cpu, rec.target.memory),
             lower: values(rec.lower_bound.cpu, rec.lower_bound.memory),
             upper: values(rec.upper_bound.cpu, rec.upper_bound.memory),
+            memory_limit: memory_limit.filter(|_| c.memory),
         }];
         let committed = requirements(size, c).requests;
         let mut pass = PassState::new(&self.cfg, now, &mut self.rate);
@@ -209,18 +216,26 @@ mod tests {
         };
         let mut p = CorePlanner::new(start, &size, both);
         let small = rec(400, 512 << 20);
-        assert_eq!(p.decide(min(10), &size, &small), None, "down cooldown");
+        assert_eq!(
+            p.decide(min(10), &size, &small, None),
+            None,
+            "down cooldown"
+        );
         p.observe_memory(Bytes(300 << 20));
         let down = p
-            .decide(min(61), &size, &small)
+            .decide(min(61), &size, &small, None)
             .expect("drift down after the cooldown");
         assert_eq!(down.cpu_request, MilliCpu(400));
         assert_eq!(down.cpu_limit, MilliCpu(800), "limit keeps its ratio");
         assert_eq!(down.memory_request, Bytes(512 << 20));
-        assert_eq!(p.decide(min(62), &down, &small), None, "nothing left to do");
+        assert_eq!(
+            p.decide(min(62), &down, &small, None),
+            None,
+            "nothing left to do"
+        );
         p.record_oom(min(63));
         let up = p
-            .decide(min(63), &down, &small)
+            .decide(min(63), &down, &small, None)
             .expect("an OOM resizes at once");
         assert!(up.memory_limit.get() >= (512i64 << 20) * 12 / 10, "{up:?}");
     }

@@ -82,7 +82,10 @@ pub fn replay(
             continue;
         };
         let next = match planner.as_mut() {
-            Some(p) => p.decide(now, &size, &rec),
+            Some(p) => {
+                let limit = contender.memory_limit(now);
+                p.decide(now, &size, &rec, limit)
+            }
             None => policy
                 .decide(now, &size, &rec, controlled, &mut state)
                 .map(|r| r.to),

@@ -101,6 +101,15 @@ pub struct Args {
     /// How long an OOM kill's bump holds as a memory floor, in seconds; 0 is upstream's behaviour.
     #[arg(long, env = "TAILOR_OOM_FLOOR_HOLD_SECONDS", default_value_t = 24 * 3600)]
     pub oom_floor_hold_seconds: u64,
+
+    /// Half-life of the CPU usage histogram, in seconds. Tailor's default is an hour (CPU follows demand through
+    /// the day); upstream VPA's is 86400.
+    #[arg(long, env = "TAILOR_CPU_HALF_LIFE_SECONDS", default_value_t = 3600)]
+    pub cpu_half_life_seconds: u64,
+
+    /// Percentile of the CPU histogram the target is set from. Tailor's default is 0.8; upstream VPA's is 0.9.
+    #[arg(long, env = "TAILOR_TARGET_CPU_PERCENTILE", default_value_t = 0.8)]
+    pub target_cpu_percentile: f64,
     /// Keep start-up samples out of the steady-state histogram.
     #[arg(long, env = "TAILOR_STARTUP_SPLIT", default_value_t = true, action = ArgAction::Set)]
     pub startup_split: bool,
@@ -174,6 +183,7 @@ impl Args {
         ModelOptions {
             aggregate: AggregateConfig {
                 oom_floor_hold: Duration::from_secs(self.oom_floor_hold_seconds),
+                cpu_half_life: Duration::from_secs(self.cpu_half_life_seconds.max(1)),
                 ..AggregateConfig::default()
             },
             startup_split: self.startup_split,
@@ -194,7 +204,8 @@ impl Args {
                 percentile_mode: mode,
                 round_cpu_millicores: self.round_cpu_millicores,
                 round_memory_bytes: self.round_memory_bytes,
-                ..EstimatorConfig::default()
+                target_cpu_percentile: self.target_cpu_percentile.clamp(0.0, 1.0),
+                ..EstimatorConfig::tailor()
             },
             low_confidence_below: self.low_confidence_days,
         }

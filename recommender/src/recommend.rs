@@ -31,7 +31,7 @@ pub struct RecommendConfig {
 impl Default for RecommendConfig {
     fn default() -> Self {
         Self {
-            estimator: EstimatorConfig::default(),
+            estimator: EstimatorConfig::tailor(),
             low_confidence_below: 1.0,
         }
     }

@@ -2,9 +2,11 @@
 //! only) → per-pod minimum → Tailor's OOM floor. With [`EstimatorConfig::default`] and an aggregate built with
 //! [`crate::model::AggregateConfig::upstream`], the output equals the upstream VPA recommender's for the same samples.
 
+mod limits;
 mod policy;
 mod steps;
 
+pub use limits::{MemoryLimitPolicy, recommend_memory_limit};
 pub use policy::{ContainerPolicy, ControlledResources, cap_to_policy};
 pub use steps::{
     confidence, percentile, pod_minimums, round_up, with_confidence, with_margin, with_minimum,
@@ -45,7 +47,8 @@ pub struct Recommendation {
     pub uncapped_target: Resources,
 }
 
-/// Percentiles, margin and confidence settings. Defaults are upstream VPA's flags.
+/// Percentiles, margin and confidence settings. `Default` is upstream VPA's flags; [`EstimatorConfig::tailor`]
+/// is Tailor's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EstimatorConfig {
     pub target_cpu_percentile: f64,
@@ -67,6 +70,20 @@ pub struct EstimatorConfig {
     pub round_cpu_millicores: i64,
     /// Every figure is rounded up to a multiple of this (upstream `--round-memory-bytes`, default 1: none).
     pub round_memory_bytes: i64,
+    /// Tailor: whether and how memory limits are recommended apart from requests.
+    pub memory_limit: MemoryLimitPolicy,
+}
+
+impl EstimatorConfig {
+    /// Tailor's defaults: upstream's flags with CPU targeted at P80 instead of P90. Paired with the hour-long CPU
+    /// half-life of [`crate::model::AggregateConfig::default`], the target follows demand closely enough that a
+    /// lower percentile leaves less CPU above the request than upstream's P90 of a day (see docs/eval).
+    pub fn tailor() -> Self {
+        Self {
+            target_cpu_percentile: 0.8,
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for EstimatorConfig {
@@ -87,6 +104,7 @@ impl Default for EstimatorConfig {
             percentile_mode: PercentileMode::BucketEnd,
             round_cpu_millicores: 1,
             round_memory_bytes: 1,
+            memory_limit: MemoryLimitPolicy::KeepRatio,
         }
     }
 }
@@ -121,7 +139,12 @@ pub fn recommend(
     );
     let (lm, le) = cfg.lower_bound_confidence;
     let (um, ue) = cfg.upper_bound_confidence;
-    let floor = agg.active_oom_floor(now).unwrap_or(Bytes::ZERO);
+    // With a limit recommendation the OOM floor lifts the limit (see `recommend_memory_limit`), not the request.
+    let floor = if cfg.memory_limit.floors_the_limit() {
+        Bytes::ZERO
+    } else {
+        agg.active_oom_floor(now).unwrap_or(Bytes::ZERO)
+    };
     // Upstream rounds when it converts to the API type, after the minimums and before any policy caps.
     let finish = |r: Resources| {
         let r = with_minimum(r, minimum);

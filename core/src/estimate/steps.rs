@@ -16,7 +16,7 @@ pub fn percentile(
 ) -> Resources {
     Resources::new(
         MilliCpu::from_cores(agg.cpu.percentile(cpu_p, mode)),
-        Bytes::from_f64(agg.memory_peaks.percentile(memory_p, mode)),
+        Bytes::from_f64(agg.memory_request_histogram().percentile(memory_p, mode)),
     )
 }
 

@@ -22,6 +22,8 @@ pub struct AggregateState {
     pub cpu: DecayingHistogram,
     /// Memory peaks in bytes, one per container per aggregation interval.
     pub memory_peaks: DecayingHistogram,
+    /// Every memory sample, when [`AggregateConfig::memory_usage_histogram`] is on: what the request is sized from.
+    pub memory_usage: Option<DecayingHistogram>,
     /// First, last and count of CPU samples: what confidence is computed from (upstream counts CPU only).
     pub first_sample_start: Option<Timestamp>,
     pub last_sample_start: Option<Timestamp>,
@@ -35,6 +37,9 @@ impl AggregateState {
         Self {
             cpu: DecayingHistogram::new(cfg.cpu_histogram, cfg.cpu_half_life),
             memory_peaks: DecayingHistogram::new(cfg.memory_histogram, cfg.memory_half_life),
+            memory_usage: cfg
+                .memory_usage_histogram
+                .then(|| DecayingHistogram::new(cfg.memory_histogram, cfg.memory_half_life)),
             first_sample_start: None,
             last_sample_start: None,
             total_samples: 0,
@@ -69,6 +74,18 @@ impl AggregateState {
 
     pub fn add_memory_peak(&mut self, at: Timestamp, peak: Bytes) {
         self.memory_peaks.add_sample(peak.as_f64(), 1.0, at);
+    }
+
+    /// One memory sample for the request histogram (a no-op unless it is kept).
+    pub fn add_memory_usage(&mut self, at: Timestamp, usage: Bytes) {
+        if let Some(h) = self.memory_usage.as_mut() {
+            h.add_sample(usage.as_f64(), 1.0, at);
+        }
+    }
+
+    /// The histogram memory requests are sized from: every sample when kept, else the peaks (upstream).
+    pub fn memory_request_histogram(&self) -> &DecayingHistogram {
+        self.memory_usage.as_ref().unwrap_or(&self.memory_peaks)
     }
 
     pub fn subtract_memory_peak(&mut self, at: Timestamp, peak: Bytes) {
@@ -110,6 +127,11 @@ impl AggregateState {
     pub fn merge(&mut self, other: &Self) -> Result<(), ModelError> {
         self.cpu.merge(&other.cpu)?;
         self.memory_peaks.merge(&other.memory_peaks)?;
+        match (self.memory_usage.as_mut(), other.memory_usage.as_ref()) {
+            (Some(a), Some(b)) => a.merge(b)?,
+            (None, Some(b)) => self.memory_usage = Some(b.clone()),
+            _ => {}
+        }
         self.first_sample_start = min_opt(self.first_sample_start, other.first_sample_start);
         self.last_sample_start = self.last_sample_start.max(other.last_sample_start);
         self.total_samples = self.total_samples.saturating_add(other.total_samples);
@@ -128,6 +150,10 @@ impl AggregateState {
         AggregateCheckpoint {
             cpu: self.cpu.to_checkpoint(),
             memory: self.memory_peaks.to_checkpoint(),
+            memory_usage: self
+                .memory_usage
+                .as_ref()
+                .map(DecayingHistogram::to_checkpoint),
             first_sample_start: self.first_sample_start,
             last_sample_start: self.last_sample_start,
             total_samples: self.total_samples,
@@ -147,6 +173,20 @@ impl AggregateState {
                 cfg.memory_half_life,
                 &cp.memory,
             )?,
+            // A checkpoint from before the usage histogram (or with it off) starts it empty: the request falls
+            // back to the peaks until samples arrive, never below them.
+            memory_usage: match (&cp.memory_usage, cfg.memory_usage_histogram) {
+                (Some(h), true) => Some(DecayingHistogram::from_checkpoint(
+                    cfg.memory_histogram,
+                    cfg.memory_half_life,
+                    h,
+                )?),
+                (None, true) => Some(DecayingHistogram::new(
+                    cfg.memory_histogram,
+                    cfg.memory_half_life,
+                )),
+                (_, false) => None,
+            },
             first_sample_start: cp.first_sample_start,
             last_sample_start: cp.last_sample_start,
             total_samples: cp.total_samples,
@@ -168,6 +208,8 @@ fn min_opt(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
 pub struct AggregateCheckpoint {
     pub cpu: HistogramCheckpoint,
     pub memory: HistogramCheckpoint,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_usage: Option<HistogramCheckpoint>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_sample_start: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -120,6 +120,9 @@ impl ContainerState {
         if !is_oom && self.last_memory_sample_start.is_none_or(|l| ts > l) {
             self.last_memory_sample_start = Some(ts);
         }
+        if !is_oom {
+            agg.add_memory_usage(ts, sample.usage);
+        }
         let window_end = *self.window_end.get_or_insert(ts);
         let add_new_peak = if ts < window_end {
             let old = self.max_memory_peak();

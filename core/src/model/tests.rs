@@ -204,3 +204,54 @@ fn container_keys_print_and_parse() {
         assert!(bad.parse::<ContainerKey>().is_err(), "{bad:?}");
     }
 }
+
+#[test]
+fn the_memory_usage_histogram_takes_every_sample_and_survives_a_checkpoint() {
+    let cfg = AggregateConfig {
+        memory_usage_histogram: true,
+        ..AggregateConfig::default()
+    };
+    let mut agg = AggregateState::new(&cfg, t(0));
+    let mut c = ContainerState::new();
+    for m in 0..100 {
+        let mib = if m == 50 { 4096 } else { 200 };
+        c.add_memory_sample(&mut agg, &cfg, mem(t(m), mib));
+    }
+    let usage = agg.memory_usage.as_ref().expect("kept");
+    assert!(!usage.is_empty());
+    assert!(
+        agg.memory_peaks.total_weight() < usage.total_weight(),
+        "peaks: one a day; usage: every sample"
+    );
+    let p90 = agg
+        .memory_request_histogram()
+        .percentile(0.9, PercentileMode::BucketEnd);
+    assert!(
+        p90 < 250.0 * MIB as f64,
+        "typical use, not the one peak: {p90}"
+    );
+
+    let json = serde_json::to_string(&agg.to_checkpoint()).unwrap();
+    let back =
+        AggregateState::from_checkpoint(&cfg, &serde_json::from_str(&json).unwrap()).unwrap();
+    // Checkpoints quantise weights (as upstream's do): compare what the estimators read.
+    for p in [0.5, 0.9] {
+        assert_eq!(
+            back.memory_request_histogram()
+                .percentile(p, PercentileMode::BucketEnd),
+            agg.memory_request_histogram()
+                .percentile(p, PercentileMode::BucketEnd)
+        );
+    }
+
+    // A checkpoint written without the histogram (older Tailor, or the option off) restores with it empty, and
+    // the request falls back to the peaks; with the option off none is kept.
+    let mut old = agg.to_checkpoint();
+    old.memory_usage = None;
+    let restored = AggregateState::from_checkpoint(&cfg, &old).unwrap();
+    assert!(restored.memory_usage.as_ref().is_some_and(|h| h.is_empty()));
+    let off =
+        AggregateState::from_checkpoint(&AggregateConfig::default(), &agg.to_checkpoint()).unwrap();
+    assert!(off.memory_usage.is_none());
+    assert!(!AggregateConfig::upstream().memory_usage_histogram);
+}

@@ -182,6 +182,9 @@ pub struct ContainerRecommendation {
     pub target: ResourceValues,
     pub lower: ResourceValues,
     pub upper: ResourceValues,
+    /// A recommended memory limit (Tailor's `MemoryLimitPolicy::FromPeaks`); `None` keeps the limit's ratio to
+    /// the request, as upstream. Used for Burstable containers whose limits are controlled.
+    pub memory_limit: Option<Bytes>,
 }
 
 /// `updatePolicy.updateMode` (`Auto` maps to `Recreate`, as upstream).

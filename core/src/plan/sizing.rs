@@ -151,13 +151,26 @@ fn size_container(
         };
         let req_before = c.spec.requests.get(r);
         let lim_before = c.spec.limits.get(r);
+        // A separately recommended limit applies where the limit can move on its own: a Burstable container
+        // with a limit, limits controlled. There the OOM bump goes to the limit, where the kill happened.
+        let rec_limit = rec.memory_limit.map(super::units::mem_value).filter(|_| {
+            r == Resource::Memory
+                && qos == QosClass::Burstable
+                && lim_before.is_some()
+                && values == ControlledValues::RequestsAndLimits
+        });
+        let mut limit_bump = None;
         if r == Resource::Memory
             && oom
             && let Some(cur) = lim_before.or(req_before)
         {
             let bump = permille(cur, cfg.oom_bump_permille)
                 .max(cur.saturating_add(cfg.oom_min_bump_bytes));
-            target = target.max(bump);
+            if rec_limit.is_some() {
+                limit_bump = Some(bump);
+            } else {
+                target = target.max(bump);
+            }
         }
         if r == Resource::Cpu {
             target = target.max(cfg.cpu_request_floor_m);
@@ -177,11 +190,12 @@ fn size_container(
                 (v, Some(v))
             }
             QosClass::Burstable => {
-                let lim = match (lim_before, values, req_before) {
-                    (Some(l), ControlledValues::RequestsAndLimits, Some(q)) if q > 0 => {
+                let lim = match (lim_before, values, req_before, rec_limit) {
+                    (_, _, _, Some(rl)) => Some(rl.max(target).max(limit_bump.unwrap_or(i64::MIN))),
+                    (Some(l), ControlledValues::RequestsAndLimits, Some(q), None) if q > 0 => {
                         Some(scale_ceil(l, target, q))
                     }
-                    (l, _, _) => l,
+                    (l, _, _, _) => l,
                 };
                 let lim = if r == Resource::Cpu {
                     lim.map(|l| l.max(cfg.cpu_limit_floor_m))

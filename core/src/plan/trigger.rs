@@ -85,6 +85,14 @@ pub(crate) fn evaluate(
             if lower.is_some_and(|l| req < l) || upper.is_some_and(|u| req > u) {
                 outside = true;
             }
+            // A limit below its recommendation is an OOM waiting to happen: as urgent as a request out of bounds.
+            if r == Resource::Memory
+                && let (Some(want), Some(lim)) = (rec.memory_limit, c.spec.limits.get(r))
+                && i128::from(want.get()) * 1000
+                    > i128::from(lim) * i128::from(1000 + cfg.up_threshold_permille)
+            {
+                outside = true;
+            }
             let t = i128::from(target) * 1000;
             let q = i128::from(req);
             if t > q * i128::from(1000 + cfg.up_threshold_permille) {

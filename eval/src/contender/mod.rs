@@ -37,6 +37,11 @@ pub trait Contender {
     ) -> Result<(), ContenderError>;
     /// The current recommendation; `None` means "leave the request alone".
     fn recommend(&mut self, at: Timestamp) -> Result<Option<Recommendation>, ContenderError>;
+    /// A memory limit recommended apart from the request (after [`Self::recommend`] at the same `at`); `None`
+    /// keeps the limit's ratio to the request.
+    fn memory_limit(&mut self, _at: Timestamp) -> Option<Bytes> {
+        None
+    }
 }
 
 /// The static initial request: never recommends anything.

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use tailor_core::estimate::{EstimatorConfig, Recommendation, recommend};
+use tailor_core::estimate::{
+    EstimatorConfig, MemoryLimitPolicy, Recommendation, recommend, recommend_memory_limit,
+};
 use tailor_core::histogram::PercentileMode;
 use tailor_core::model::{
     AggregateConfig, AggregateState, ContainerState, CpuSample, MemorySample,
@@ -31,12 +33,13 @@ impl TailorVariant {
         }
     }
 
-    /// What `tailor-core` ships as defaults today (the OOM floor on, upstream percentiles).
+    /// What Tailor ships as defaults: `AggregateConfig::default()` (the OOM floor, an hour's CPU half-life) and
+    /// `EstimatorConfig::tailor()` (CPU at P80).
     pub fn defaults() -> Self {
         Self {
             name: "tailor-defaults".into(),
             aggregate: AggregateConfig::default(),
-            estimator: EstimatorConfig::default(),
+            estimator: EstimatorConfig::tailor(),
         }
     }
 
@@ -56,65 +59,81 @@ impl TailorVariant {
     pub fn oom_floor_only() -> Self {
         Self {
             name: "tailor-oom-floor-only".into(),
-            aggregate: AggregateConfig::default(),
+            aggregate: AggregateConfig {
+                oom_floor_hold: AggregateConfig::default().oom_floor_hold,
+                ..AggregateConfig::upstream()
+            },
             estimator: EstimatorConfig::default(),
         }
     }
 
-    /// Every improvement the core has.
+    /// Upstream mode plus responsive CPU (the hour-long half-life and P80), nothing else.
+    pub fn responsive_cpu_only() -> Self {
+        Self {
+            name: "tailor-responsive-cpu-only".into(),
+            aggregate: AggregateConfig {
+                cpu_half_life: AggregateConfig::default().cpu_half_life,
+                ..AggregateConfig::upstream()
+            },
+            estimator: EstimatorConfig::tailor(),
+        }
+    }
+
+    /// The defaults plus interpolated percentiles (the one improvement that is not a default).
     pub fn all_improvements() -> Self {
         Self {
             name: "tailor-all-improvements".into(),
             aggregate: AggregateConfig::default(),
             estimator: EstimatorConfig {
                 percentile_mode: PercentileMode::Interpolate,
-                ..EstimatorConfig::default()
+                ..EstimatorConfig::tailor()
             },
         }
     }
 
-    /// Candidate changes to the core's defaults, evaluated on every trace alike; none of them is a default.
-    /// Each starts from all improvements and changes one thing, the last combines them.
+    /// Candidate changes to the defaults, evaluated on every trace alike; none of them is a default. Each starts
+    /// from the defaults and changes one thing.
     pub fn candidates() -> Vec<Self> {
-        let base = Self::all_improvements();
-        let hour = Duration::from_secs(3600);
-        let hourly_peaks = AggregateConfig {
-            memory_aggregation_interval: hour,
-            // Same 8-day expiry as upstream.
-            memory_aggregation_interval_count: 192,
-            ..base.aggregate.clone()
-        };
-        let cpu_6h = AggregateConfig {
-            cpu_half_life: hour * 6,
-            ..base.aggregate.clone()
-        };
-        let margin_5 = EstimatorConfig {
-            safety_margin_fraction: 0.05,
-            ..base.estimator.clone()
+        let base = Self::defaults();
+        // The memory request from every sample, the limit from the daily peaks (P90 + 15 %, i.e. what upstream
+        // sets the request to) with the OOM floor on it. Not a default: the updater does not apply recommended
+        // limits yet.
+        let split_memory = |name: &str, request_percentile: f64, upper_percentile: f64| Self {
+            name: name.into(),
+            aggregate: AggregateConfig {
+                memory_usage_histogram: true,
+                ..base.aggregate.clone()
+            },
+            estimator: EstimatorConfig {
+                target_memory_percentile: request_percentile,
+                upper_bound_memory_percentile: upper_percentile,
+                memory_limit: MemoryLimitPolicy::FromPeaks {
+                    percentile: 0.9,
+                    margin_fraction: 0.15,
+                },
+                ..base.estimator.clone()
+            },
         };
         vec![
+            split_memory("candidate-split-memory-p90", 0.9, 0.95),
+            split_memory("candidate-split-memory-p995", 0.995, 0.999),
             Self {
                 name: "candidate-hourly-memory-peaks".into(),
-                aggregate: hourly_peaks.clone(),
-                estimator: base.estimator.clone(),
-            },
-            Self {
-                name: "candidate-cpu-half-life-6h".into(),
-                aggregate: cpu_6h,
+                aggregate: AggregateConfig {
+                    memory_aggregation_interval: Duration::from_secs(3600),
+                    // Same 8-day expiry as upstream.
+                    memory_aggregation_interval_count: 192,
+                    ..base.aggregate.clone()
+                },
                 estimator: base.estimator.clone(),
             },
             Self {
                 name: "candidate-margin-5pct".into(),
                 aggregate: base.aggregate.clone(),
-                estimator: margin_5.clone(),
-            },
-            Self {
-                name: "candidate-combined".into(),
-                aggregate: AggregateConfig {
-                    cpu_half_life: hour * 6,
-                    ..hourly_peaks
+                estimator: EstimatorConfig {
+                    safety_margin_fraction: 0.05,
+                    ..base.estimator.clone()
                 },
-                estimator: margin_5,
             },
         ]
     }
@@ -124,6 +143,7 @@ impl TailorVariant {
             Self::upstream_mode(),
             Self::defaults(),
             Self::oom_floor_only(),
+            Self::responsive_cpu_only(),
             Self::interpolate_only(),
             Self::all_improvements(),
         ]
@@ -135,6 +155,7 @@ pub struct Tailor {
     variant: TailorVariant,
     aggregate: AggregateState,
     container: ContainerState,
+    last_target_memory: Bytes,
 }
 
 impl Tailor {
@@ -144,6 +165,7 @@ impl Tailor {
             variant,
             aggregate,
             container: ContainerState::new(),
+            last_target_memory: Bytes::ZERO,
         }
     }
 }
@@ -188,11 +210,17 @@ impl Contender for Tailor {
     }
 
     fn recommend(&mut self, at: Timestamp) -> Result<Option<Recommendation>, ContenderError> {
-        Ok(Some(recommend(
+        let rec = recommend(&self.aggregate, &self.variant.estimator, 1, at);
+        self.last_target_memory = rec.target.memory;
+        Ok(Some(rec))
+    }
+
+    fn memory_limit(&mut self, at: Timestamp) -> Option<Bytes> {
+        recommend_memory_limit(
             &self.aggregate,
             &self.variant.estimator,
-            1,
+            self.last_target_memory,
             at,
-        )))
+        )
     }
 }

@@ -119,6 +119,7 @@ pub fn recommendations(vpa: &VerticalPodAutoscaler) -> Option<Vec<ContainerRecom
             target: values(Some(&c.target)),
             lower: values(c.lower_bound.as_ref()),
             upper: values(c.upper_bound.as_ref()),
+            memory_limit: None,
         })
         .collect();
     (!out.is_empty()).then_some(out)

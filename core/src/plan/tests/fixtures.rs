@@ -98,6 +98,7 @@ pub fn rec(name: &str, cpu_m: i64, mem_mi: i64) -> ContainerRecommendation {
             cpu: Some(cpu(cpu_m * 12 / 10)),
             memory: Some(mem(mem_mi * MI * 12 / 10)),
         },
+        memory_limit: None,
     }
 }
 

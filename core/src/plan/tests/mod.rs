@@ -4,6 +4,7 @@ mod boost;
 mod eviction;
 mod fixtures;
 mod follow;
+mod limit;
 mod off;
 mod props;
 mod table;

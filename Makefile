@@ -90,3 +90,11 @@ bench-sim:
 	$(CARGO) bench -p tailor-sim --bench tick
 
 bench: bench-sim
+
+# `tailor report` (issue 6): its end-to-end test lives in cli/ because it runs the built `tailor` binary, which Cargo
+# only hands to that crate's tests; `make test` runs it with the workspace, `make e2e` here.
+.PHONY: e2e-report
+e2e-report: controlplane
+	$(CARGO) test -p tailor-cli --locked --test report_e2e
+
+e2e: e2e-report

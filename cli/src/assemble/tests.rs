@@ -388,3 +388,23 @@ fn csv_has_a_header_and_one_line_per_row_with_base_units() {
     assert_eq!(cells[col("cpu_change_percent")], "-76");
     assert!(app.ends_with("\"low-confidence; oom-killed(1 pod, 10m ago); oom-floor(356Mi for 60m); restarts(3); under-provisioned:memory; memory-limit-below-target\""));
 }
+
+proptest::proptest! {
+    /// VPA status is written by whichever recommender serves the VPA: any text in its quantities must neither
+    /// panic nor be misread; an unparsable target is no target.
+    #[test]
+    fn arbitrary_recommendation_quantities(cpu in "[0-9.a-zA-Z+-]{0,10}", memory in ".{0,10}") {
+        let mut s = snapshot();
+        s.vpas = vec![vpa(
+            "web",
+            "web",
+            json!({}),
+            json!({"recommendation": {"containerRecommendations": [
+                {"containerName": "app", "target": {"cpu": cpu.clone(), "memory": memory.clone()}}]}}),
+        )];
+        let report = assemble(&s, options());
+        let app = row(&report, "web", "app");
+        proptest::prop_assert_eq!(app.cpu.target, MilliCpu::parse(&cpu).ok());
+        proptest::prop_assert_eq!(app.memory.target, Bytes::parse(&memory).ok());
+    }
+}

@@ -5,9 +5,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use rustix::fd::OwnedFd;
 use tailor_core::report::{
     ContainerRef, ContainerReport, NodeReport, REPORT_VERSION, ReportKind, UrgentEvent, UrgentKind,
 };
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 use tracing::{debug, info, warn};
@@ -134,6 +137,16 @@ impl Loop {
     }
 }
 
+/// Waits until the inotify descriptor is readable; never, without one.
+async fn notified(
+    fd: Option<&AsyncFd<OwnedFd>>,
+) -> Option<tokio::io::unix::AsyncFdReadyGuard<'_, OwnedFd>> {
+    match fd {
+        Some(fd) => fd.readable().await.ok(),
+        None => std::future::pending().await,
+    }
+}
+
 /// Runs the sampling loop until shutdown, then sends a last periodic report and closes the report channel.
 pub async fn run(config: AgentConfig, io: AgentIo) {
     let AgentIo {
@@ -144,6 +157,22 @@ pub async fn run(config: AgentConfig, io: AgentIo) {
         mut shutdown,
     } = io;
     let mut sampler = Some(Sampler::new(config.sampler));
+    // memory.events changes wake the loop between samples; without a registrable descriptor, poll instead.
+    let watch_fd = sampler.as_mut().and_then(|s| {
+        let fd = s.readiness_fd()?;
+        // Deprecated because an arbitrary `AsRawFd` type could swap its descriptor while registered; an
+        // `OwnedFd` cannot, and the replacement is `unsafe`, which this workspace forbids.
+        #[allow(deprecated)]
+        let registered = AsyncFd::with_interest(fd, Interest::READABLE);
+        match registered {
+            Ok(fd) => Some(fd),
+            Err(e) => {
+                warn!(error = %e, "cannot wait on inotify; memory.events is read on every sample");
+                s.stop_watching();
+                None
+            }
+        }
+    });
     let mut ticker = tokio::time::interval(config.sample_interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let started = Instant::now();
@@ -172,6 +201,19 @@ pub async fn run(config: AgentConfig, io: AgentIo) {
                 if let Some(e) = event {
                     l.metrics.urgent_events.get_or_create(&EventLabels { kind: "oom_kill" }).inc();
                     let r = l.report(ReportKind::Urgent, Vec::new(), vec![e]);
+                    l.send(r).await;
+                }
+                continue;
+            }
+            Some(mut ready) = notified(watch_fd.as_ref()) => {
+                let events = sampler.as_mut().map(|s| s.notified(now_ms())).unwrap_or_default();
+                // `notified` read the queue until it was empty.
+                ready.clear_ready();
+                if !events.is_empty() {
+                    for e in &events {
+                        l.metrics.urgent_events.get_or_create(&EventLabels { kind: event_kind(e) }).inc();
+                    }
+                    let r = l.report(ReportKind::Urgent, Vec::new(), events);
                     l.send(r).await;
                 }
                 continue;

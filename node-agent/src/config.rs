@@ -60,13 +60,22 @@ pub struct Args {
     #[arg(long, env = "TAILOR_STARTUP_WINDOW_SECONDS", default_value_t = 300)]
     pub startup_window_seconds: u64,
 
-    /// Throttling burst: at least this many CFS periods in one sample...
+    /// Throttling burst: at least this many CFS periods within the burst window...
     #[arg(long, env = "TAILOR_BURST_MIN_PERIODS", default_value_t = 5)]
     pub burst_min_periods: u64,
 
     /// ...with at least this percentage of them throttled.
     #[arg(long, env = "TAILOR_BURST_PERCENT", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=100))]
     pub burst_percent: u64,
+
+    /// Longest run of recent samples (milliseconds) a throttling burst may span; the newest sample alone always
+    /// counts.
+    #[arg(long, env = "TAILOR_BURST_WINDOW_MS", default_value_t = 10_000)]
+    pub burst_window_ms: u64,
+
+    /// Watch memory.events with inotify so OOM kills are reported at once (off: read it on every sample).
+    #[arg(long, env = "TAILOR_WATCH_MEMORY_EVENTS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub watch_memory_events: bool,
 
     /// Recommender report endpoint, e.g. https://tailor-recommender.tailor-system.svc:8443/v1/reports.
     /// Without it the agent only exports metrics.

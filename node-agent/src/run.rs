@@ -125,6 +125,8 @@ pub async fn serve(
             max_millicores: host_cpus().saturating_mul(1_100),
             burst_min_periods: args.burst_min_periods,
             burst_percent: args.burst_percent,
+            burst_window_ms: args.burst_window_ms,
+            watch_events: args.watch_memory_events,
             ..SamplerConfig::default()
         },
         standalone: args.standalone,

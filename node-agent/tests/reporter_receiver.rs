@@ -333,6 +333,11 @@ async fn full_buffer_drops_oldest_periodic_and_keeps_urgent() {
     })
     .await;
     assert_eq!(m.buffer_depth.get(), 3);
+    // The reporter may take all six off the channel before its first attempt; let one attempt fail first.
+    wait_until("a failed attempt", Duration::from_secs(5), || {
+        m.report_failures.get() > 0
+    })
+    .await;
     receiver.fail_next.store(0, Ordering::SeqCst);
     wait_until("delivery", Duration::from_secs(5), || {
         receiver.reports().len() == 3

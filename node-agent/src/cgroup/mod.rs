@@ -1,5 +1,6 @@
-//! Reading cgroup v2 files: format parsers, typed stats, and the per-container reader.
+//! Reading cgroup v2 files: format parsers, typed stats, the per-container reader, and change notifications.
 
+pub mod notify;
 pub mod parse;
 pub mod read;
 pub mod stats;

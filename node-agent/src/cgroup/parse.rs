@@ -31,12 +31,18 @@ pub enum ParseError {
 /// Longest excerpt of bad input kept in an error, so a corrupt file cannot blow up logs.
 const EXCERPT: usize = 32;
 
-fn excerpt(s: &str) -> String {
-    s.chars().take(EXCERPT).collect()
+fn excerpt(s: &[u8]) -> String {
+    String::from_utf8_lossy(&s[..s.len().min(EXCERPT)]).into_owned()
 }
 
 /// Parses an unsigned decimal integer: digits only (no sign, no spaces), no overflow.
 pub fn parse_u64(key: &str, value: &str) -> Result<u64, ParseError> {
+    parse_u64_bytes(key.as_bytes(), value.as_bytes())
+}
+
+/// [`parse_u64`] on raw bytes, as read from the file (the sampler's hot path skips UTF-8 validation: every
+/// byte that matters is ASCII, and anything else is rejected here or ignored as an unknown key).
+pub fn parse_u64_bytes(key: &[u8], value: &[u8]) -> Result<u64, ParseError> {
     let bad = || ParseError::BadNumber {
         key: excerpt(key),
         value: excerpt(value),
@@ -45,13 +51,14 @@ pub fn parse_u64(key: &str, value: &str) -> Result<u64, ParseError> {
         return Err(bad());
     }
     let mut n: u64 = 0;
-    for b in value.bytes() {
-        if !b.is_ascii_digit() {
+    for &b in value {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
             return Err(bad());
         }
         n = n
             .checked_mul(10)
-            .and_then(|n| n.checked_add(u64::from(b - b'0')))
+            .and_then(|n| n.checked_add(u64::from(digit)))
             .ok_or_else(bad)?;
     }
     Ok(n)
@@ -59,17 +66,25 @@ pub fn parse_u64(key: &str, value: &str) -> Result<u64, ParseError> {
 
 /// Parses a percentage with up to two decimals (`13.40`, `0.00`, `100`) into hundredths (1340, 0, 10000).
 pub fn parse_percent_hundredths(key: &str, value: &str) -> Result<u32, ParseError> {
+    parse_percent_hundredths_bytes(key.as_bytes(), value.as_bytes())
+}
+
+/// [`parse_percent_hundredths`] on raw bytes.
+pub fn parse_percent_hundredths_bytes(key: &[u8], value: &[u8]) -> Result<u32, ParseError> {
     let bad = || ParseError::BadPercent {
         key: excerpt(key),
         value: excerpt(value),
     };
-    let (int, frac) = value.split_once('.').unwrap_or((value, ""));
-    if int.is_empty() || frac.len() > 2 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    let (int, frac) = match value.iter().position(|&b| b == b'.') {
+        Some(dot) => (&value[..dot], &value[dot + 1..]),
+        None => (value, &value[value.len()..]),
+    };
+    if int.is_empty() || frac.len() > 2 || !frac.iter().all(u8::is_ascii_digit) {
         return Err(bad());
     }
-    let whole = parse_u64(key, int).map_err(|_| bad())?;
+    let whole = parse_u64_bytes(key, int).map_err(|_| bad())?;
     let mut hundredths = 0u64;
-    for (i, b) in frac.bytes().enumerate() {
+    for (i, b) in frac.iter().enumerate() {
         let scale = if i == 0 { 10 } else { 1 };
         hundredths += u64::from(b - b'0') * scale;
     }
@@ -80,26 +95,39 @@ pub fn parse_percent_hundredths(key: &str, value: &str) -> Result<u32, ParseErro
     u32::try_from(total).map_err(|_| bad())
 }
 
-/// The text of a single-value file without its trailing newline; errors if nothing is left.
-fn single(content: &str) -> Result<&str, ParseError> {
-    let v = content.trim_end_matches(['\n', ' ']);
-    if v.is_empty() {
+/// The content of a single-value file without its trailing newline; errors if nothing is left.
+fn single(content: &[u8]) -> Result<&[u8], ParseError> {
+    let end = content
+        .iter()
+        .rposition(|&b| b != b'\n' && b != b' ')
+        .map_or(0, |i| i + 1);
+    if end == 0 {
         Err(ParseError::Empty)
     } else {
-        Ok(v)
+        Ok(&content[..end])
     }
 }
 
 /// A single-value file holding one unsigned integer (`memory.current`, `memory.peak`).
 pub fn parse_single_u64(key: &str, content: &str) -> Result<u64, ParseError> {
-    parse_u64(key, single(content)?)
+    parse_single_u64_bytes(key, content.as_bytes())
+}
+
+/// [`parse_single_u64`] on raw bytes.
+pub fn parse_single_u64_bytes(key: &str, content: &[u8]) -> Result<u64, ParseError> {
+    parse_u64_bytes(key.as_bytes(), single(content)?)
 }
 
 /// A single-value file holding an unsigned integer or `max` (`memory.max`, `memory.high`). `max` is `None`.
 pub fn parse_max_or_u64(key: &str, content: &str) -> Result<Option<u64>, ParseError> {
+    parse_max_or_u64_bytes(key, content.as_bytes())
+}
+
+/// [`parse_max_or_u64`] on raw bytes.
+pub fn parse_max_or_u64_bytes(key: &str, content: &[u8]) -> Result<Option<u64>, ParseError> {
     match single(content)? {
-        "max" => Ok(None),
-        v => parse_u64(key, v).map(Some),
+        b"max" => Ok(None),
+        v => parse_u64_bytes(key.as_bytes(), v).map(Some),
     }
 }
 
@@ -121,17 +149,22 @@ impl CpuMax {
 
 /// Parses `cpu.max` (`$MAX $PERIOD`, `$MAX` may be `max`).
 pub fn parse_cpu_max(content: &str) -> Result<CpuMax, ParseError> {
+    parse_cpu_max_bytes(content.as_bytes())
+}
+
+/// [`parse_cpu_max`] on raw bytes.
+pub fn parse_cpu_max_bytes(content: &[u8]) -> Result<CpuMax, ParseError> {
     let line = single(content)?;
-    let mut fields = line.split(' ');
+    let mut fields = line.split(|&b| b == b' ');
     let (Some(max), Some(period), None) = (fields.next(), fields.next(), fields.next()) else {
         return Err(ParseError::BadCpuMax(excerpt(line)));
     };
-    let quota_usec = if max == "max" {
+    let quota_usec = if max == b"max" {
         None
     } else {
-        Some(parse_u64("cpu.max", max)?)
+        Some(parse_u64_bytes(b"cpu.max", max)?)
     };
-    let period_usec = parse_u64("cpu.max period", period)?;
+    let period_usec = parse_u64_bytes(b"cpu.max period", period)?;
     if period_usec == 0 {
         return Err(ParseError::ZeroPeriod);
     }
@@ -139,6 +172,11 @@ pub fn parse_cpu_max(content: &str) -> Result<CpuMax, ParseError> {
         quota_usec,
         period_usec,
     })
+}
+
+/// Text of a key or value cut out of valid UTF-8 at ASCII delimiters, which is always valid itself.
+fn text(b: &[u8]) -> Result<&str, ParseError> {
+    std::str::from_utf8(b).map_err(|_| ParseError::NotUtf8)
 }
 
 /// Walks a flat-keyed file (`KEY VALUE` per line) and hands each `(key, value)` pair to `visit`.
@@ -150,20 +188,44 @@ pub fn for_each_flat<'a>(
     content: &'a str,
     mut visit: impl FnMut(&'a str, &'a str) -> Result<(), ParseError>,
 ) -> Result<(), ParseError> {
+    for_each_flat_bytes(content.as_bytes(), |k, v| visit(text(k)?, text(v)?))
+}
+
+/// [`for_each_flat`] on raw bytes: one pass over the content, no allocation, no UTF-8 validation.
+pub fn for_each_flat_bytes<'a>(
+    content: &'a [u8],
+    mut visit: impl FnMut(&'a [u8], &'a [u8]) -> Result<(), ParseError>,
+) -> Result<(), ParseError> {
     let mut any = false;
-    for (i, line) in content.split('\n').enumerate() {
+    let mut line_no = 0;
+    let mut rest = content;
+    while !rest.is_empty() {
+        line_no += 1;
+        // One scan per line finds the separator, rejects a third field and finds the end.
+        let mut space = None;
+        let mut end = rest.len();
+        for (i, &b) in rest.iter().enumerate() {
+            if b == b'\n' {
+                end = i;
+                break;
+            }
+            if b == b' ' {
+                if space.is_some() {
+                    return Err(ParseError::BadLine { line: line_no });
+                }
+                space = Some(i);
+            }
+        }
+        let line = &rest[..end];
+        rest = rest.get(end + 1..).unwrap_or_default();
         if line.is_empty() {
             continue;
         }
-        let mut fields = line.split(' ');
-        let (Some(key), Some(value), None) = (fields.next(), fields.next(), fields.next()) else {
-            return Err(ParseError::BadLine { line: i + 1 });
+        let Some(sp) = space.filter(|&sp| sp > 0 && sp + 1 < line.len()) else {
+            return Err(ParseError::BadLine { line: line_no });
         };
-        if key.is_empty() || value.is_empty() {
-            return Err(ParseError::BadLine { line: i + 1 });
-        }
         any = true;
-        visit(key, value)?;
+        visit(&line[..sp], &line[sp + 1..])?;
     }
     if any { Ok(()) } else { Err(ParseError::Empty) }
 }
@@ -174,21 +236,33 @@ pub fn for_each_nested<'a>(
     content: &'a str,
     mut visit: impl FnMut(&'a str, &'a str, &'a str) -> Result<(), ParseError>,
 ) -> Result<(), ParseError> {
+    for_each_nested_bytes(content.as_bytes(), |k, s, v| {
+        visit(text(k)?, text(s)?, text(v)?)
+    })
+}
+
+/// [`for_each_nested`] on raw bytes.
+pub fn for_each_nested_bytes<'a>(
+    content: &'a [u8],
+    mut visit: impl FnMut(&'a [u8], &'a [u8], &'a [u8]) -> Result<(), ParseError>,
+) -> Result<(), ParseError> {
     let mut any = false;
-    for (i, line) in content.split('\n').enumerate() {
+    for (i, line) in content.split(|&b| b == b'\n').enumerate() {
         if line.is_empty() {
             continue;
         }
-        let mut fields = line.split(' ');
+        let mut fields = line.split(|&b| b == b' ');
         let key = fields
             .next()
             .filter(|k| !k.is_empty())
             .ok_or(ParseError::BadLine { line: i + 1 })?;
         let mut subs = 0;
         for field in fields {
-            let (sub, value) = field
-                .split_once('=')
+            let eq = field
+                .iter()
+                .position(|&b| b == b'=')
                 .ok_or(ParseError::BadField { line: i + 1 })?;
+            let (sub, value) = (&field[..eq], &field[eq + 1..]);
             if sub.is_empty() || value.is_empty() {
                 return Err(ParseError::BadField { line: i + 1 });
             }

@@ -1,18 +1,24 @@
 //! Reads one container's cgroup v2 files into a [`RawSample`].
 //!
-//! On the real cgroup filesystem the files are kept open and re-read with `pread` at offset 0, which regenerates
-//! their content and skips the path walk of `open` (about half the cost per file). On ordinary filesystems (test
-//! trees, a simulator that replaces files by rename) a kept descriptor would keep showing the old inode, so there
-//! the files are opened afresh on every read. [`FileMode`] picks one; `auto` asks the mount table.
+//! Every container keeps a descriptor: on the real cgroup filesystem one per file, re-read with `pread` at
+//! offset 0 (which regenerates the content and skips `open`, `close` and the path walk); on ordinary
+//! filesystems (test trees, a simulator that replaces files by rename, where a kept file descriptor would keep
+//! showing the old inode) one `O_PATH` descriptor of the directory, so each read is `openat` of a single name
+//! plus `read` and `close`. [`FileMode`] picks one; `auto` asks the mount table. Reads go into one scratch
+//! buffer shared by all containers and are parsed as bytes: a sample allocates nothing.
 
-use std::fs::File;
-use std::io::{self, ErrorKind};
-use std::os::unix::fs::FileExt;
+use std::ffi::CStr;
+use std::io;
 use std::path::{Path, PathBuf};
 
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{Access, AtFlags, Mode, OFlags};
+use rustix::io::Errno;
 use thiserror::Error;
 
-use super::parse::{CpuMax, ParseError, parse_cpu_max, parse_max_or_u64, parse_single_u64};
+use super::parse::{
+    CpuMax, ParseError, parse_cpu_max_bytes, parse_max_or_u64_bytes, parse_single_u64_bytes,
+};
 use super::stats::{CpuStat, MemoryEvents, MemoryStat, Pressure};
 
 /// How files are read.
@@ -20,7 +26,7 @@ use super::stats::{CpuStat, MemoryEvents, MemoryStat, Pressure};
 pub enum FileMode {
     /// Keep descriptors open and `pread` them (only correct on cgroupfs/kernfs).
     KeepOpen,
-    /// Open, read and close on every sample.
+    /// Open (relative to a kept directory descriptor), read and close on every sample.
     Reopen,
 }
 
@@ -77,7 +83,28 @@ impl ReadError {
     }
 }
 
-const FILES: [&str; 9] = [
+const CPU_STAT: usize = 0;
+const CPU_MAX: usize = 1;
+const MEMORY_CURRENT: usize = 2;
+const MEMORY_STAT: usize = 3;
+const MEMORY_PEAK: usize = 4;
+const MEMORY_MAX: usize = 5;
+const MEMORY_EVENTS: usize = 6;
+const CPU_PRESSURE: usize = 7;
+const MEMORY_PRESSURE: usize = 8;
+
+const FILES: [&CStr; 9] = [
+    c"cpu.stat",
+    c"cpu.max",
+    c"memory.current",
+    c"memory.stat",
+    c"memory.peak",
+    c"memory.max",
+    c"memory.events",
+    c"cpu.pressure",
+    c"memory.pressure",
+];
+const NAMES: [&str; 9] = [
     "cpu.stat",
     "cpu.max",
     "memory.current",
@@ -90,18 +117,35 @@ const FILES: [&str; 9] = [
 ];
 const REQUIRED: [bool; 9] = [true, false, true, true, false, false, true, false, false];
 
-fn vanished(e: &io::Error) -> bool {
+/// The name of the file the agent watches for OOM kills (see [`super::notify`]).
+pub const MEMORY_EVENTS_FILE: &str = NAMES[MEMORY_EVENTS];
+
+fn vanished(e: Errno) -> bool {
     // ENODEV is what reading a kept kernfs descriptor of a removed cgroup returns.
-    matches!(e.kind(), ErrorKind::NotFound) || e.raw_os_error() == Some(19)
+    e == Errno::NOENT || e == Errno::NODEV
 }
 
-/// One container's cgroup directory and, in [`FileMode::KeepOpen`], its open files.
+fn io_error(file: &'static str, e: Errno) -> ReadError {
+    ReadError::Io {
+        file,
+        source: io::Error::from(e),
+    }
+}
+
+/// Descriptors kept per container, by [`FileMode`].
+#[derive(Debug)]
+enum Handles {
+    /// The cgroup directory (`O_PATH`); files are opened relative to it on every read.
+    Reopen(OwnedFd),
+    /// Each file's descriptor by index into [`FILES`]; `None` for an absent optional file.
+    KeepOpen([Option<OwnedFd>; 9]),
+}
+
+/// One container's cgroup directory and its kept descriptors.
 #[derive(Debug)]
 pub struct CgroupFiles {
     dir: PathBuf,
-    mode: FileMode,
-    /// Kept descriptors (keep-open mode) by index into [`FILES`].
-    open: [Option<File>; 9],
+    handles: Handles,
     /// Optional files found absent once; not retried for the life of this cgroup (kernel features do not appear
     /// at run time).
     absent: [bool; 9],
@@ -109,28 +153,67 @@ pub struct CgroupFiles {
     slow: RawSample,
 }
 
-impl CgroupFiles {
-    /// Prepares to read `dir`. In keep-open mode the files are opened now; a missing required file means the
-    /// cgroup is gone (or is not a container cgroup) and gives [`ReadError::Vanished`].
-    pub fn open(dir: &Path, mode: FileMode) -> Result<Self, ReadError> {
-        let mut files = Self {
-            dir: dir.to_path_buf(),
-            mode,
-            open: Default::default(),
-            absent: [false; 9],
-            slow: RawSample::default(),
-        };
-        if mode == FileMode::KeepOpen {
-            for (i, name) in FILES.iter().enumerate() {
-                match File::open(dir.join(name)) {
-                    Ok(f) => files.open[i] = Some(f),
-                    Err(e) if vanished(&e) && !REQUIRED[i] => files.absent[i] = true,
-                    Err(e) if vanished(&e) => return Err(ReadError::Vanished),
-                    Err(source) => return Err(ReadError::Io { file: name, source }),
-                }
-            }
+fn open_in(dir: &OwnedFd, i: usize) -> Result<OwnedFd, Errno> {
+    retry(|| {
+        rustix::fs::openat(
+            dir,
+            FILES[i],
+            OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
+            Mode::empty(),
+        )
+    })
+}
+
+/// Repeats a system call interrupted by a signal.
+fn retry<T>(mut f: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
+    loop {
+        match f() {
+            Err(Errno::INTR) => {}
+            other => return other,
         }
-        Ok(files)
+    }
+}
+
+impl CgroupFiles {
+    /// Prepares to read `dir`: opens the directory and, in keep-open mode, every file. A missing directory or
+    /// required file means the cgroup is gone (or is not a container cgroup) and gives [`ReadError::Vanished`].
+    pub fn open(dir: &Path, mode: FileMode) -> Result<Self, ReadError> {
+        let dirfd = retry(|| {
+            rustix::fs::open(
+                dir,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+        })
+        .map_err(|e| {
+            if vanished(e) {
+                ReadError::Vanished
+            } else {
+                io_error("cgroup directory", e)
+            }
+        })?;
+        let mut absent = [false; 9];
+        let handles = match mode {
+            FileMode::Reopen => Handles::Reopen(dirfd),
+            FileMode::KeepOpen => {
+                let mut files: [Option<OwnedFd>; 9] = Default::default();
+                for (i, slot) in files.iter_mut().enumerate() {
+                    match open_in(&dirfd, i) {
+                        Ok(f) => *slot = Some(f),
+                        Err(e) if vanished(e) && !REQUIRED[i] => absent[i] = true,
+                        Err(e) if vanished(e) => return Err(ReadError::Vanished),
+                        Err(e) => return Err(io_error(NAMES[i], e)),
+                    }
+                }
+                Handles::KeepOpen(files)
+            }
+        };
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            handles,
+            absent,
+            slow: RawSample::default(),
+        })
     }
 
     /// The cgroup directory.
@@ -138,115 +221,150 @@ impl CgroupFiles {
         &self.dir
     }
 
-    /// Reads file `i` into `buf`; `Ok(false)` when an optional file is absent.
-    fn read_into(&mut self, i: usize, buf: &mut Vec<u8>) -> Result<bool, ReadError> {
-        buf.clear();
+    /// Reads file `i` into `buf`, returning the content's length; `None` when an optional file is absent.
+    fn read_into(&mut self, i: usize, buf: &mut Vec<u8>) -> Result<Option<usize>, ReadError> {
         if self.absent[i] {
-            return Ok(false);
+            return Ok(None);
         }
-        let name = FILES[i];
-        let result = match (self.mode, &self.open[i]) {
-            (FileMode::KeepOpen, Some(f)) => read_at_all(f, buf),
-            _ => File::open(self.dir.join(name)).and_then(|f| read_at_all(&f, buf)),
+        let result = match &self.handles {
+            Handles::KeepOpen(files) => match &files[i] {
+                Some(f) => read_whole(f, buf, true),
+                None => return Ok(None),
+            },
+            Handles::Reopen(dir) => open_in(dir, i).and_then(|f| read_whole(&f, buf, false)),
         };
-        match result {
-            Ok(()) => Ok(true),
-            Err(e) if vanished(&e) && !REQUIRED[i] && self.mode == FileMode::Reopen => {
+        match (result, &self.handles) {
+            (Ok(n), _) => Ok(Some(n)),
+            (Err(e), Handles::Reopen(dir)) if vanished(e) && !REQUIRED[i] => {
                 // An optional file missing while the required ones are there is a kernel without that feature,
                 // unless the whole directory went away.
-                if self.dir.join(FILES[0]).exists() {
+                let dir_alive =
+                    rustix::fs::accessat(dir, FILES[CPU_STAT], Access::EXISTS, AtFlags::empty())
+                        .is_ok();
+                if dir_alive {
                     self.absent[i] = true;
-                    Ok(false)
+                    Ok(None)
                 } else {
                     Err(ReadError::Vanished)
                 }
             }
-            Err(e) if vanished(&e) => Err(ReadError::Vanished),
-            Err(source) => Err(ReadError::Io { file: name, source }),
+            (Err(e), _) if vanished(e) => Err(ReadError::Vanished),
+            (Err(e), _) => Err(io_error(NAMES[i], e)),
         }
     }
 
-    /// Reads and parses the files. `cpu.stat`, `memory.current`, `memory.stat` and `memory.events` are read
-    /// every time (usage rate, working set, OOM kills); with `full == false` the slow-moving files (`cpu.max`,
-    /// `memory.max`, `memory.peak`, PSI totals) keep their values from the last full read, which halves the
-    /// syscalls per sample. `buf` is scratch space reused across calls and containers.
+    /// Reads and parses file `i`; `None` when an optional file is absent.
+    fn read_parsed<T>(
+        &mut self,
+        i: usize,
+        buf: &mut Vec<u8>,
+        parse: impl FnOnce(&[u8]) -> Result<T, ParseError>,
+    ) -> Result<Option<T>, ReadError> {
+        let Some(n) = self.read_into(i, buf)? else {
+            return Ok(None);
+        };
+        parse(&buf[..n])
+            .map(Some)
+            .map_err(|source| ReadError::Parse {
+                file: NAMES[i],
+                source,
+            })
+    }
+
+    /// Reads a required file (present by construction, so `None` cannot happen; it reads as vanished).
+    fn read_required<T>(
+        &mut self,
+        i: usize,
+        buf: &mut Vec<u8>,
+        parse: impl FnOnce(&[u8]) -> Result<T, ParseError>,
+    ) -> Result<T, ReadError> {
+        self.read_parsed(i, buf, parse)?.ok_or(ReadError::Vanished)
+    }
+
+    /// Reads and parses every file (see [`CgroupFiles::sample_with`]).
     pub fn sample(&mut self, buf: &mut Vec<u8>, full: bool) -> Result<RawSample, ReadError> {
+        self.sample_with(buf, full, None)
+    }
+
+    /// Reads and parses the files. `cpu.stat`, `memory.current` and `memory.stat` are read every time (usage
+    /// rate, working set); `memory.events` too unless `events` gives its content already (the caller watches it
+    /// for changes). With `full == false` the slow-moving files (`cpu.max`, `memory.max`, `memory.peak`, PSI
+    /// totals) keep their values from the last full read. `buf` is scratch space reused across calls and
+    /// containers.
+    pub fn sample_with(
+        &mut self,
+        buf: &mut Vec<u8>,
+        full: bool,
+        events: Option<MemoryEvents>,
+    ) -> Result<RawSample, ReadError> {
         let mut s = if full {
             RawSample::default()
         } else {
             self.slow
         };
-        self.read_into(0, buf)?;
-        s.cpu = parse(FILES[0], buf, CpuStat::parse)?;
-        self.read_into(2, buf)?;
-        s.memory_current = parse(FILES[2], buf, |c| parse_single_u64(FILES[2], c))?;
-        self.read_into(3, buf)?;
-        s.memory_stat = parse(FILES[3], buf, MemoryStat::parse)?;
-        self.read_into(6, buf)?;
-        s.memory_events = parse(FILES[6], buf, MemoryEvents::parse)?;
+        s.cpu = self.read_required(CPU_STAT, buf, CpuStat::parse_bytes)?;
+        s.memory_current = self.read_required(MEMORY_CURRENT, buf, |c| {
+            parse_single_u64_bytes(NAMES[MEMORY_CURRENT], c)
+        })?;
+        s.memory_stat = self.read_required(MEMORY_STAT, buf, MemoryStat::parse_bytes)?;
+        s.memory_events = match events {
+            Some(e) => e,
+            None => self.read_events(buf)?,
+        };
         if full {
-            if self.read_into(1, buf)? {
-                s.cpu_max = Some(parse(FILES[1], buf, parse_cpu_max)?);
-            }
-            if self.read_into(4, buf)? {
-                s.memory_peak = Some(parse(FILES[4], buf, |c| parse_single_u64(FILES[4], c))?);
-            }
-            if self.read_into(5, buf)? {
-                s.memory_max = parse(FILES[5], buf, |c| parse_max_or_u64(FILES[5], c))?;
-            }
-            if self.read_into(7, buf)? {
-                s.cpu_pressure = Some(parse(FILES[7], buf, Pressure::parse)?);
-            }
-            if self.read_into(8, buf)? {
-                s.memory_pressure = Some(parse(FILES[8], buf, Pressure::parse)?);
-            }
+            s.cpu_max = self.read_parsed(CPU_MAX, buf, parse_cpu_max_bytes)?;
+            s.memory_peak = self.read_parsed(MEMORY_PEAK, buf, |c| {
+                parse_single_u64_bytes(NAMES[MEMORY_PEAK], c)
+            })?;
+            s.memory_max = self
+                .read_parsed(MEMORY_MAX, buf, |c| {
+                    parse_max_or_u64_bytes(NAMES[MEMORY_MAX], c)
+                })?
+                .flatten();
+            s.cpu_pressure = self.read_parsed(CPU_PRESSURE, buf, Pressure::parse_bytes)?;
+            s.memory_pressure = self.read_parsed(MEMORY_PRESSURE, buf, Pressure::parse_bytes)?;
             self.slow = s;
         }
         Ok(s)
     }
-}
 
-fn parse<T>(
-    file: &'static str,
-    buf: &[u8],
-    f: impl FnOnce(&str) -> Result<T, ParseError>,
-) -> Result<T, ReadError> {
-    let text = std::str::from_utf8(buf).map_err(|_| ReadError::Parse {
-        file,
-        source: ParseError::NotUtf8,
-    })?;
-    f(text).map_err(|source| ReadError::Parse { file, source })
+    /// Reads `memory.events` alone (on a change notification).
+    pub fn read_events(&mut self, buf: &mut Vec<u8>) -> Result<MemoryEvents, ReadError> {
+        self.read_required(MEMORY_EVENTS, buf, MemoryEvents::parse_bytes)
+    }
 }
 
 /// Largest file the agent accepts (a `memory.stat` is about 1.5 KiB); bigger content is not a cgroup file.
 const MAX_FILE: usize = 64 * 1024;
 
-/// Reads the whole file from offset 0 with positioned reads, so a kept descriptor needs no seek.
+/// Reads the whole file into `buf` from offset 0 and returns its length: with `pread` on a kept descriptor
+/// (no seek needed), with `read` on a fresh one.
 ///
-/// A read that returns less than it asked for is taken as the end of the file: cgroup files are generated
-/// whole by `seq_file`, which hands out everything that fits in one read, and a regular file returns short
-/// only at its end. That saves the second, empty read per file.
-fn read_at_all(f: &File, buf: &mut Vec<u8>) -> io::Result<()> {
+/// `buf` keeps its length between calls (only the first `n` bytes are content), so no read pays for zeroing
+/// or growing it. A read that returns less than it asked for is taken as the end of the file: cgroup files are
+/// generated whole by `seq_file`, which hands out everything that fits in one read, and a regular file returns
+/// short only at its end. That saves the second, empty read per file.
+fn read_whole(f: &impl AsFd, buf: &mut Vec<u8>, positioned: bool) -> Result<usize, Errno> {
     const CHUNK: usize = 8 * 1024;
+    if buf.len() < CHUNK {
+        buf.resize(CHUNK, 0);
+    }
+    let mut total = 0;
     loop {
-        let start = buf.len();
-        buf.resize(start + CHUNK, 0);
-        let n = match f.read_at(&mut buf[start..], start as u64) {
-            Ok(n) => n,
-            Err(e) => {
-                buf.truncate(start);
-                return Err(e);
-            }
+        let space = &mut buf[total..];
+        let n = if positioned {
+            retry(|| rustix::io::pread(f, &mut *space, total as u64))?
+        } else {
+            retry(|| rustix::io::read(f, &mut *space))?
         };
-        buf.truncate(start + n);
-        if n < CHUNK {
-            return Ok(());
+        total += n;
+        if total < buf.len() {
+            return Ok(total);
         }
-        if buf.len() > MAX_FILE {
-            return Err(io::Error::new(
-                ErrorKind::InvalidData,
-                "file larger than any cgroup file",
-            ));
+        if buf.len() >= MAX_FILE {
+            return Err(Errno::FBIG);
         }
+        let grown = (buf.len() * 2).min(MAX_FILE);
+        buf.resize(grown, 0);
     }
 }

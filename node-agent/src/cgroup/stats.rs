@@ -1,7 +1,8 @@
 //! Typed views of the cgroup v2 files the agent samples, built on the generic parsers in [`super::parse`].
 
 use super::parse::{
-    ParseError, for_each_flat, for_each_nested, parse_percent_hundredths, parse_u64,
+    ParseError, for_each_flat_bytes, for_each_nested_bytes, parse_percent_hundredths_bytes,
+    parse_u64_bytes,
 };
 
 /// `cpu.stat`. `usage_usec` is always there; the bandwidth counters only when the cpu controller is enabled.
@@ -18,22 +19,27 @@ pub struct CpuStat {
 impl CpuStat {
     /// Parses `cpu.stat`; `usage_usec` is required, the rest default to 0.
     pub fn parse(content: &str) -> Result<Self, ParseError> {
+        Self::parse_bytes(content.as_bytes())
+    }
+
+    /// [`CpuStat::parse`] on the raw file content.
+    pub fn parse_bytes(content: &[u8]) -> Result<Self, ParseError> {
         let mut s = Self::default();
         let mut have_usage = false;
-        for_each_flat(content, |key, value| {
+        for_each_flat_bytes(content, |key, value| {
             let slot = match key {
-                "usage_usec" => {
+                b"usage_usec" => {
                     have_usage = true;
                     &mut s.usage_usec
                 }
-                "user_usec" => &mut s.user_usec,
-                "system_usec" => &mut s.system_usec,
-                "nr_periods" => &mut s.nr_periods,
-                "nr_throttled" => &mut s.nr_throttled,
-                "throttled_usec" => &mut s.throttled_usec,
+                b"user_usec" => &mut s.user_usec,
+                b"system_usec" => &mut s.system_usec,
+                b"nr_periods" => &mut s.nr_periods,
+                b"nr_throttled" => &mut s.nr_throttled,
+                b"throttled_usec" => &mut s.throttled_usec,
                 _ => return Ok(()),
             };
-            *slot = parse_u64(key, value)?;
+            *slot = parse_u64_bytes(key, value)?;
             Ok(())
         })?;
         if have_usage {
@@ -58,28 +64,34 @@ pub struct MemoryStat {
 impl MemoryStat {
     /// Parses `memory.stat`; `anon`, `file` and `inactive_file` are required (every v2 kernel has them).
     pub fn parse(content: &str) -> Result<Self, ParseError> {
+        Self::parse_bytes(content.as_bytes())
+    }
+
+    /// [`MemoryStat::parse`] on the raw file content. Of the ~50 keys only six are looked at; the rest cost one
+    /// scan of their line (the line shape is still checked, so a corrupt file is caught wherever it breaks).
+    pub fn parse_bytes(content: &[u8]) -> Result<Self, ParseError> {
         let mut s = Self::default();
         let mut have = [false; 3];
-        for_each_flat(content, |key, value| {
+        for_each_flat_bytes(content, |key, value| {
             let slot = match key {
-                "anon" => {
+                b"anon" => {
                     have[0] = true;
                     &mut s.anon
                 }
-                "file" => {
+                b"file" => {
                     have[1] = true;
                     &mut s.file
                 }
-                "inactive_file" => {
+                b"inactive_file" => {
                     have[2] = true;
                     &mut s.inactive_file
                 }
-                "active_file" => &mut s.active_file,
-                "shmem" => &mut s.shmem,
-                "kernel" => &mut s.kernel,
+                b"active_file" => &mut s.active_file,
+                b"shmem" => &mut s.shmem,
+                b"kernel" => &mut s.kernel,
                 _ => return Ok(()),
             };
-            *slot = parse_u64(key, value)?;
+            *slot = parse_u64_bytes(key, value)?;
             Ok(())
         })?;
         for (present, key) in have.into_iter().zip(["anon", "file", "inactive_file"]) {
@@ -103,20 +115,25 @@ pub struct MemoryEvents {
 impl MemoryEvents {
     /// Parses `memory.events`; `oom_kill` is required.
     pub fn parse(content: &str) -> Result<Self, ParseError> {
+        Self::parse_bytes(content.as_bytes())
+    }
+
+    /// [`MemoryEvents::parse`] on the raw file content.
+    pub fn parse_bytes(content: &[u8]) -> Result<Self, ParseError> {
         let mut s = Self::default();
         let mut have_oom_kill = false;
-        for_each_flat(content, |key, value| {
+        for_each_flat_bytes(content, |key, value| {
             let slot = match key {
-                "high" => &mut s.high,
-                "max" => &mut s.max,
-                "oom" => &mut s.oom,
-                "oom_kill" => {
+                b"high" => &mut s.high,
+                b"max" => &mut s.max,
+                b"oom" => &mut s.oom,
+                b"oom_kill" => {
                     have_oom_kill = true;
                     &mut s.oom_kill
                 }
                 _ => return Ok(()),
             };
-            *slot = parse_u64(key, value)?;
+            *slot = parse_u64_bytes(key, value)?;
             Ok(())
         })?;
         if have_oom_kill {
@@ -146,22 +163,27 @@ pub struct Pressure {
 impl Pressure {
     /// Parses a PSI file; the `some` line with its `total` is required.
     pub fn parse(content: &str) -> Result<Self, ParseError> {
+        Self::parse_bytes(content.as_bytes())
+    }
+
+    /// [`Pressure::parse`] on the raw file content.
+    pub fn parse_bytes(content: &[u8]) -> Result<Self, ParseError> {
         let mut some: Option<PsiLine> = None;
         let mut full: Option<PsiLine> = None;
         let mut some_total = false;
-        for_each_nested(content, |key, sub, value| {
+        for_each_nested_bytes(content, |key, sub, value| {
             let line = match key {
-                "some" => some.get_or_insert_with(PsiLine::default),
-                "full" => full.get_or_insert_with(PsiLine::default),
+                b"some" => some.get_or_insert_with(PsiLine::default),
+                b"full" => full.get_or_insert_with(PsiLine::default),
                 _ => return Ok(()),
             };
             match sub {
-                "avg10" => line.avg10 = parse_percent_hundredths(sub, value)?,
-                "avg60" => line.avg60 = parse_percent_hundredths(sub, value)?,
-                "avg300" => line.avg300 = parse_percent_hundredths(sub, value)?,
-                "total" => {
-                    line.total_usec = parse_u64(sub, value)?;
-                    some_total |= key == "some";
+                b"avg10" => line.avg10 = parse_percent_hundredths_bytes(sub, value)?,
+                b"avg60" => line.avg60 = parse_percent_hundredths_bytes(sub, value)?,
+                b"avg300" => line.avg300 = parse_percent_hundredths_bytes(sub, value)?,
+                b"total" => {
+                    line.total_usec = parse_u64_bytes(sub, value)?;
+                    some_total |= key == b"some";
                 }
                 _ => {}
             }

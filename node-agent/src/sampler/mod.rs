@@ -3,16 +3,22 @@
 //! Time is passed in (`now_ms` wall clock for reports, `mono_usec` monotonic for rates), so tests drive it
 //! with a fake clock and files they rewrite.
 
+pub mod burst;
 pub mod delta;
 pub mod summary;
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::path::Path;
 use std::sync::Arc;
 
+use rustix::fd::OwnedFd;
 use tailor_core::report::{ContainerRef, ContainerReport, UrgentEvent, UrgentKind};
 
+use crate::cgroup::notify::{EventsWatcher, Notice, WatchId};
 use crate::cgroup::{CgroupFiles, FileMode, RawSample, ReadError};
 use crate::discovery::Target;
+use burst::{BurstRule, BurstWindow};
 use delta::{Delta, delta};
 use summary::Summary;
 
@@ -24,14 +30,19 @@ pub struct SamplerConfig {
     pub startup_ms: i64,
     /// Highest believable usage rate (node CPUs × 1000 plus slack).
     pub max_millicores: u64,
-    /// A throttling burst: at least this many periods in one sample...
+    /// A throttling burst: at least this many periods within the burst window...
     pub burst_min_periods: u64,
     /// ...of which at least this percentage throttled.
     pub burst_percent: u64,
+    /// Longest run of recent samples a burst may span (the newest sample alone always counts).
+    pub burst_window_ms: u64,
     /// At most one burst event per container per this long.
     pub burst_cooldown_ms: i64,
     /// Read the slow-moving files (limits, `memory.peak`, PSI) on every this many samples (1 = always).
     pub slow_every: u32,
+    /// Watch `memory.events` with inotify (falling back to reading it on every sample where a watch cannot be
+    /// set): OOM kills are seen at once and the file is read only when it changes, plus on full samples.
+    pub watch_events: bool,
 }
 
 impl Default for SamplerConfig {
@@ -42,8 +53,10 @@ impl Default for SamplerConfig {
             max_millicores: 1_024_000,
             burst_min_periods: 5,
             burst_percent: 50,
+            burst_window_ms: 10_000,
             burst_cooldown_ms: 60_000,
             slow_every: 5,
+            watch_events: true,
         }
     }
 }
@@ -85,6 +98,39 @@ struct Tracker {
     count: u32,
     summary: Summary,
     last_burst_ms: Option<i64>,
+    burst: BurstWindow,
+    /// The armed inotify watch on `memory.events`; `None` means it is read on every sample.
+    watch: Option<WatchId>,
+    /// Order in which trackers were created, to tell the newer of two cgroups of one container.
+    serial: u64,
+}
+
+impl Tracker {
+    /// Whether this tracker's series should win over `other`'s when both claim the same container name (a
+    /// restarted container whose old cgroup is still there): the later start, then the later discovery.
+    fn newer_than(&self, other: &Tracker) -> bool {
+        (self.started_ms, self.serial) > (other.started_ms, other.serial)
+    }
+}
+
+/// Watches `dir`'s `memory.events` for container `id`; `None` (poll instead) when no watch can be set.
+fn arm(
+    watcher: Option<&EventsWatcher>,
+    watched: &mut HashMap<WatchId, String>,
+    dir: &Path,
+    id: &str,
+) -> Option<WatchId> {
+    let w = watcher?;
+    match w.watch(dir) {
+        Ok(wd) => {
+            watched.insert(wd, id.to_owned());
+            Some(wd)
+        }
+        Err(e) => {
+            tracing::debug!(dir = %dir.display(), error = %e, "cannot watch memory.events; polling it");
+            None
+        }
+    }
 }
 
 /// All trackers plus the summaries of containers that left since the last report.
@@ -98,10 +144,26 @@ pub struct Sampler {
     oom_reported: HashMap<String, i64>,
     buf: Vec<u8>,
     synced_once: bool,
+    watcher: Option<EventsWatcher>,
+    /// Container ID by watch descriptor.
+    watched: HashMap<WatchId, String>,
+    notices: Vec<Notice>,
+    serial: u64,
 }
 
 impl Sampler {
+    /// A sampler with nothing tracked yet. With `config.watch_events`, an inotify instance is created; if that
+    /// fails the sampler polls `memory.events` instead (logged once).
     pub fn new(config: SamplerConfig) -> Self {
+        let watcher = if config.watch_events {
+            EventsWatcher::new()
+                .inspect_err(|e| {
+                    tracing::warn!(error = %e, "inotify unavailable; memory.events is read on every sample");
+                })
+                .ok()
+        } else {
+            None
+        };
         Self {
             config,
             trackers: HashMap::new(),
@@ -109,6 +171,39 @@ impl Sampler {
             oom_reported: HashMap::new(),
             buf: Vec::with_capacity(8 * 1024),
             synced_once: false,
+            watcher,
+            watched: HashMap::new(),
+            notices: Vec::new(),
+            serial: 0,
+        }
+    }
+
+    /// A descriptor that becomes readable when a watched `memory.events` changed; then call
+    /// [`Sampler::notified`]. `None` without a watcher.
+    pub fn readiness_fd(&self) -> Option<OwnedFd> {
+        self.watcher.as_ref()?.readiness_fd().ok()
+    }
+
+    /// Stops watching and reads `memory.events` on every sample from now on (for callers that cannot wait on
+    /// [`Sampler::readiness_fd`]).
+    pub fn stop_watching(&mut self) {
+        self.watcher = None;
+        self.watched.clear();
+        for tr in self.trackers.values_mut() {
+            tr.watch = None;
+        }
+    }
+
+    /// Containers whose `memory.events` is watched rather than polled.
+    pub fn watched(&self) -> usize {
+        self.watched.len()
+    }
+
+    fn burst_rule(&self) -> BurstRule {
+        BurstRule {
+            min_periods: self.config.burst_min_periods,
+            percent: self.config.burst_percent,
+            window_usec: self.config.burst_window_ms.saturating_mul(1_000),
         }
     }
 
@@ -139,6 +234,8 @@ impl Sampler {
             }
             match CgroupFiles::open(&t.dir, self.config.file_mode) {
                 Ok(files) => {
+                    let watch = arm(self.watcher.as_ref(), &mut self.watched, &t.dir, &id);
+                    self.serial += 1;
                     keep.insert(
                         id,
                         Tracker {
@@ -150,6 +247,9 @@ impl Sampler {
                             count: 0,
                             summary: Summary::default(),
                             last_burst_ms: None,
+                            burst: BurstWindow::default(),
+                            watch,
+                            serial: self.serial,
                         },
                     );
                 }
@@ -171,6 +271,12 @@ impl Sampler {
     }
 
     fn retire(&mut self, mut tr: Tracker, now_ms: i64) {
+        if let Some(wd) = tr.watch.take() {
+            self.watched.remove(&wd);
+            if let Some(w) = &self.watcher {
+                w.unwatch(wd);
+            }
+        }
         if tr.summary.samples() > 0 {
             let startup = self.startup(&tr, now_ms);
             let summary = std::mem::take(&mut tr.summary);
@@ -181,13 +287,24 @@ impl Sampler {
 
     /// Samples every tracked container once.
     pub fn sweep(&mut self, now_ms: i64, mono_usec: u64) -> SweepOutcome {
-        let mut out = SweepOutcome::default();
+        // Notifications not handled yet (a caller that does not wait on the descriptor) are handled now, so a
+        // watched memory.events is never staler than the last sweep: one non-blocking read per sweep.
+        let mut out = SweepOutcome {
+            events: self.notified(now_ms),
+            ..SweepOutcome::default()
+        };
         let mut gone = Vec::new();
         let config = self.config;
+        let rule = self.burst_rule();
         for (id, tr) in &mut self.trackers {
             let full = tr.count % config.slow_every.max(1) == 0;
             tr.count = tr.count.wrapping_add(1);
-            let sample = match tr.files.sample(&mut self.buf, full) {
+            // A watched memory.events is only re-read when it changed (see `notified`) and on full samples.
+            let known_events = match (full, tr.watch, &tr.prev) {
+                (false, Some(_), Some((p, _))) => Some(p.memory_events),
+                _ => None,
+            };
+            let sample = match tr.files.sample_with(&mut self.buf, full, known_events) {
                 Ok(s) => s,
                 Err(ReadError::Vanished) => {
                     out.vanished += 1;
@@ -218,36 +335,28 @@ impl Sampler {
             if let Some(d) = &d {
                 if d.oom_kills > 0 {
                     self.oom_reported.insert(id.clone(), now_ms);
-                    out.events.push(UrgentEvent {
-                        container: (*tr.container).clone(),
-                        observed_ms: now_ms,
-                        kind: UrgentKind::OomKill {
-                            count: d.oom_kills,
-                            limit_bytes: sample.memory_max,
-                            peak_bytes: sample.memory_peak.unwrap_or(tr.summary.current_peak()),
-                        },
-                    });
+                    out.events.push(oom_event(tr, &sample, d.oom_kills, now_ms));
                 }
-                let t = d.throttling;
-                let burst = t.nr_periods >= config.burst_min_periods
-                    && t.nr_throttled.saturating_mul(100)
-                        >= t.nr_periods.saturating_mul(config.burst_percent);
-                let cooled = tr
-                    .last_burst_ms
-                    .is_none_or(|l| now_ms - l >= config.burst_cooldown_ms);
-                if burst && cooled {
-                    tr.last_burst_ms = Some(now_ms);
-                    out.events.push(UrgentEvent {
-                        container: (*tr.container).clone(),
-                        observed_ms: now_ms,
-                        kind: UrgentKind::ThrottlingBurst {
-                            window_ms: i64::try_from(d.elapsed_usec / 1_000)
-                                .unwrap_or(i64::MAX)
-                                .max(1),
-                            throttling: t,
-                            limit_millicores: sample.cpu_max.and_then(|m| m.millicores()),
-                        },
-                    });
+                if d.reset {
+                    tr.burst.clear();
+                } else if let Some(b) = tr.burst.push(&rule, d.elapsed_usec, d.throttling) {
+                    let cooled = tr
+                        .last_burst_ms
+                        .is_none_or(|l| now_ms - l >= config.burst_cooldown_ms);
+                    if cooled {
+                        tr.last_burst_ms = Some(now_ms);
+                        out.events.push(UrgentEvent {
+                            container: (*tr.container).clone(),
+                            observed_ms: now_ms,
+                            kind: UrgentKind::ThrottlingBurst {
+                                window_ms: i64::try_from(b.span_usec / 1_000)
+                                    .unwrap_or(i64::MAX)
+                                    .max(1),
+                                throttling: b.throttling,
+                                limit_millicores: sample.cpu_max.and_then(|m| m.millicores()),
+                            },
+                        });
+                    }
                 }
             }
             tr.prev = Some((sample, mono_usec));
@@ -260,6 +369,65 @@ impl Sampler {
         // Forget OOM dedupe entries after ten minutes; the pod status reports a kill well within that.
         self.oom_reported.retain(|_, at| now_ms - *at < 600_000);
         out
+    }
+
+    /// Handles pending `memory.events` change notifications: re-reads the changed files, re-arms watches whose
+    /// file was replaced, and returns an event for every new OOM kill. Cheap when nothing is pending.
+    pub fn notified(&mut self, now_ms: i64) -> Vec<UrgentEvent> {
+        let Some(watcher) = self.watcher.as_mut() else {
+            return Vec::new();
+        };
+        self.notices.clear();
+        if let Err(e) = watcher.drain(&mut self.notices) {
+            tracing::warn!(error = %e, "reading inotify events failed");
+        }
+        let mut ids: Vec<String> = Vec::new();
+        for notice in &self.notices {
+            match *notice {
+                Notice::Changed(wd) => ids.extend(self.watched.get(&wd).cloned()),
+                Notice::Dropped(wd) => {
+                    let Some(id) = self.watched.remove(&wd) else {
+                        continue;
+                    };
+                    if let Some(tr) = self.trackers.get_mut(&id) {
+                        tr.watch = arm(
+                            self.watcher.as_ref(),
+                            &mut self.watched,
+                            tr.files.dir(),
+                            &id,
+                        );
+                    }
+                    ids.push(id);
+                }
+                Notice::Overflow => ids.extend(self.watched.values().cloned()),
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let mut events = Vec::new();
+        for id in ids {
+            let Some(tr) = self.trackers.get_mut(&id) else {
+                continue;
+            };
+            // A failed read is left to the next sweep, which reports vanished cgroups and malformed files (an
+            // in-place writer can be caught between truncating and writing).
+            let Ok(current) = tr.files.read_events(&mut self.buf) else {
+                continue;
+            };
+            let Some((prev, _)) = tr.prev.as_mut() else {
+                continue;
+            };
+            let before = prev.memory_events.oom_kill;
+            prev.memory_events = current;
+            let kills = current.oom_kill.saturating_sub(before);
+            if kills > 0 {
+                tr.summary.add_oom_kills(kills);
+                let sample = *prev;
+                self.oom_reported.insert(id, now_ms);
+                events.push(oom_event(tr, &sample, kills, now_ms));
+            }
+        }
+        events
     }
 
     /// An OOM kill the pod status reported: an event unless the cgroup already showed it.
@@ -300,10 +468,27 @@ impl Sampler {
         out
     }
 
-    /// Cumulative figures of every tracked container's latest sample, for `/metrics`.
+    /// Cumulative figures of every tracked container's latest sample, for `/metrics`. One entry per
+    /// (namespace, pod, container): when a restarted container's old cgroup is still there, only the newer
+    /// cgroup's figures are exported, so no series is ever duplicated.
     pub fn metrics(&self) -> Vec<ContainerMetrics> {
-        self.trackers
-            .values()
+        let mut series: HashMap<(&str, &str, &str), &Tracker> =
+            HashMap::with_capacity(self.trackers.len());
+        for tr in self.trackers.values().filter(|tr| tr.prev.is_some()) {
+            let c = &tr.container;
+            match series.entry((&c.namespace, &c.pod, &c.container)) {
+                Entry::Vacant(v) => {
+                    v.insert(tr);
+                }
+                Entry::Occupied(mut o) => {
+                    if tr.newer_than(o.get()) {
+                        o.insert(tr);
+                    }
+                }
+            }
+        }
+        series
+            .into_values()
             .filter_map(|tr| {
                 let (s, _) = tr.prev.as_ref()?;
                 Some(ContainerMetrics {
@@ -322,5 +507,17 @@ impl Sampler {
                 })
             })
             .collect()
+    }
+}
+
+fn oom_event(tr: &Tracker, sample: &RawSample, count: u64, now_ms: i64) -> UrgentEvent {
+    UrgentEvent {
+        container: (*tr.container).clone(),
+        observed_ms: now_ms,
+        kind: UrgentKind::OomKill {
+            count,
+            limit_bytes: sample.memory_max,
+            peak_bytes: sample.memory_peak.unwrap_or(tr.summary.current_peak()),
+        },
     }
 }

@@ -82,6 +82,11 @@ impl Summary {
         self.last = Some(*sample);
     }
 
+    /// Counts OOM kills seen between samples (a `memory.events` change notification).
+    pub fn add_oom_kills(&mut self, kills: u64) {
+        self.oom_kills = self.oom_kills.saturating_add(kills);
+    }
+
     /// Number of samples folded in since the last [`Summary::take`].
     pub fn samples(&self) -> u32 {
         self.samples

@@ -100,6 +100,22 @@ fn report_sizes(cores: &[f64]) {
         h.heap_bytes(),
         agg.len()
     );
+    write_figures(serde_json::json!({
+        "cpu_histogram_week_bytes": json.len(),
+        "aggregate_checkpoint_bytes": agg.len(),
+    }));
+}
+
+/// For `make bench`'s summary table (benchsum/): the sizes as a JSON figure file, when `TAILOR_BENCH_FIGURES`
+/// names the run's figures folder. A failure only costs the table its figure, which then shows as missing.
+fn write_figures(figures: serde_json::Value) {
+    let Some(dir) = std::env::var_os("TAILOR_BENCH_FIGURES") else {
+        return;
+    };
+    let path = PathBuf::from(dir).join("histogram.json");
+    if let Err(e) = std::fs::write(&path, figures.to_string()) {
+        eprintln!("{}: {e}", path.display());
+    }
 }
 
 fn benches(c: &mut Criterion) {

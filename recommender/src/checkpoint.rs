@@ -14,7 +14,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{ListParams, Patch, PatchParams};
 use kube::{Api, Client};
 use serde::{Deserialize, Serialize};
-use tailor_core::model::{AggregateCheckpoint, ContainerKey, WorkloadKey};
+use tailor_core::model::{AggregateCheckpoint, ContainerKey, OpenWindow, WorkloadKey};
 use tailor_core::time::Timestamp;
 use tailor_k8s::retry::{Backoff, is_retryable, retry};
 
@@ -43,6 +43,32 @@ pub struct StoredContainer {
     /// The aggregate.
     pub aggregate: AggregateCheckpoint,
 }
+
+/// The memory windows of one container's pods still open when the checkpoint was written. Kept under their own
+/// data key (readers of the aggregates alone, like `tailor report`, need not know them): restored with the
+/// aggregate, they let a pod that keeps reporting after a restart replace its window's peak instead of adding a
+/// second one, while the peak seen before the restart stays.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredWindows {
+    /// [`FORMAT_VERSION`].
+    pub version: u32,
+    /// The workload.
+    pub workload: WorkloadKey,
+    /// The container name.
+    pub container: String,
+    /// When it was written (unix ms).
+    pub written_ms: i64,
+    /// Open window per pod UID.
+    pub pods: BTreeMap<String, OpenWindow>,
+}
+
+/// Open memory windows by pod UID.
+pub type PodWindows = BTreeMap<String, OpenWindow>;
+
+/// Data key suffix of a container's aggregate.
+pub const AGGREGATE_SUFFIX: &str = ".json";
+/// Data key suffix of a container's open windows.
+pub const WINDOWS_SUFFIX: &str = ".windows";
 
 /// A checkpoint entry that could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -96,9 +122,26 @@ pub fn to_configmap(
             workload: workload.clone(),
             container: name.clone(),
             written_ms: now.unix_millis(),
-            aggregate: tracked.checkpoint_state(now).to_checkpoint(),
+            aggregate: tracked.steady.to_checkpoint(),
         };
-        data.insert(format!("{name}.json"), serde_json::to_string(&stored)?);
+        data.insert(
+            format!("{name}{AGGREGATE_SUFFIX}"),
+            serde_json::to_string(&stored)?,
+        );
+        let pods = tracked.open_windows(now);
+        if !pods.is_empty() {
+            let windows = StoredWindows {
+                version: FORMAT_VERSION,
+                workload: workload.clone(),
+                container: name.clone(),
+                written_ms: now.unix_millis(),
+                pods,
+            };
+            data.insert(
+                format!("{name}{WINDOWS_SUFFIX}"),
+                serde_json::to_string(&windows)?,
+            );
+        }
     }
     Ok(ConfigMap {
         metadata: ObjectMeta {
@@ -122,33 +165,54 @@ pub fn to_configmap(
     })
 }
 
-/// The entries of a checkpoint ConfigMap.
-pub fn from_configmap(
+/// The data entries of `cm` whose key ends in `suffix`, parsed, with their format version checked.
+fn entries<T: serde::de::DeserializeOwned>(
     cm: &ConfigMap,
-) -> Vec<Result<(ContainerKey, AggregateCheckpoint), CheckpointError>> {
+    suffix: &str,
+    version: impl Fn(&T) -> u32,
+) -> Vec<Result<T, CheckpointError>> {
     let configmap = cm.metadata.name.clone().unwrap_or_default();
     cm.data
         .iter()
         .flatten()
+        .filter(|(key, _)| key.ends_with(suffix))
         .map(|(key, value)| {
-            let stored: StoredContainer =
+            let stored: T =
                 serde_json::from_str(value).map_err(|source| CheckpointError::Parse {
                     configmap: configmap.clone(),
                     key: key.clone(),
                     source,
                 })?;
-            if stored.version != FORMAT_VERSION {
+            let found = version(&stored);
+            if found != FORMAT_VERSION {
                 return Err(CheckpointError::Version {
                     configmap: configmap.clone(),
                     key: key.clone(),
-                    found: stored.version,
+                    found,
                 });
             }
-            Ok((
-                ContainerKey::new(stored.workload, stored.container),
-                stored.aggregate,
-            ))
+            Ok(stored)
         })
+        .collect()
+}
+
+/// The aggregates of a checkpoint ConfigMap.
+pub fn from_configmap(
+    cm: &ConfigMap,
+) -> Vec<Result<(ContainerKey, AggregateCheckpoint), CheckpointError>> {
+    entries(cm, AGGREGATE_SUFFIX, |s: &StoredContainer| s.version)
+        .into_iter()
+        .map(|e| e.map(|s| (ContainerKey::new(s.workload, s.container), s.aggregate)))
+        .collect()
+}
+
+/// The open memory windows of a checkpoint ConfigMap, per container.
+pub fn windows_from_configmap(
+    cm: &ConfigMap,
+) -> Vec<Result<(ContainerKey, PodWindows), CheckpointError>> {
+    entries(cm, WINDOWS_SUFFIX, |s: &StoredWindows| s.version)
+        .into_iter()
+        .map(|e| e.map(|s| (ContainerKey::new(s.workload, s.container), s.pods)))
         .collect()
 }
 
@@ -266,6 +330,50 @@ mod tests {
         let (key, agg) = entries.into_iter().next().expect("one").expect("parses");
         assert_eq!(key, ContainerKey::new(w, "app"));
         assert_eq!(agg.total_samples, 1);
+    }
+
+    #[test]
+    fn open_windows_travel_under_their_own_key() {
+        let w = WorkloadKey::new("shop", WorkloadKind::Deployment, "web");
+        let key = ContainerKey::new(w.clone(), "app");
+        let now = Timestamp::from_unix_millis(1_800_000_000_000);
+        let mut model = Model::new(ModelOptions::default());
+        let report = tailor_core::report::ContainerReport {
+            container: tailor_core::report::ContainerRef {
+                namespace: "shop".into(),
+                pod: "web-1".into(),
+                pod_uid: "uid-1".into(),
+                container: "app".into(),
+                container_id: "c1".into(),
+            },
+            interval_start_ms: now.unix_millis() - 10_000,
+            interval_end_ms: now.unix_millis(),
+            samples: 10,
+            startup: false,
+            started_ms: None,
+            cpu: tailor_core::report::CpuSummary::default(),
+            memory: tailor_core::report::MemorySummary {
+                working_set_peak_bytes: 300 << 20,
+                ..tailor_core::report::MemorySummary::default()
+            },
+        };
+        assert!(model.apply_container(key.clone(), &report, now));
+        let cm = to_configmap("tailor", &w, model.containers_of(&w).expect("tracked"), now)
+            .expect("serialize");
+        let data = cm.data.as_ref().expect("data");
+        assert!(data.contains_key("app.json") && data.contains_key("app.windows"));
+        assert_eq!(
+            from_configmap(&cm).len(),
+            1,
+            "aggregate readers see aggregates only"
+        );
+        let windows = windows_from_configmap(&cm);
+        let [Ok((k, pods))] = windows.as_slice() else {
+            panic!("one windows entry: {windows:?}");
+        };
+        assert_eq!(k, &key);
+        let window = pods.get("uid-1").expect("pod window");
+        assert_eq!(window.memory_peak, tailor_core::quantity::Bytes(300 << 20));
     }
 
     #[test]

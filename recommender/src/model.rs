@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use tailor_core::model::{
     AggregateConfig, AggregateState, ContainerKey, ContainerState, MemorySample, ModelError,
-    WorkloadKey,
+    OpenWindow, WorkloadKey,
 };
 use tailor_core::quantity::Bytes;
 use tailor_core::report::{CPU_HISTOGRAM_BUCKETS, ContainerReport, cpu_bucket_start_millicores};
@@ -93,22 +93,13 @@ impl Tracked {
         }
     }
 
-    /// The steady-state history as it should be stored at `now`: without the memory peaks of windows that are
-    /// still open. A restored aggregate starts with fresh per-pod window state, so the running pods add their
-    /// current window's peak again; keeping it in the checkpoint too would count it twice (upstream subtracts it
-    /// the same way before saving).
-    pub fn checkpoint_state(&self, now: Timestamp) -> AggregateState {
-        let mut agg = self.steady.clone();
-        for pod in self.pods.values() {
-            let Some(end) = pod.state.window_end() else {
-                continue;
-            };
-            let peak = pod.state.max_memory_peak();
-            if now < end && peak > Bytes::ZERO {
-                agg.subtract_memory_peak(end, peak);
-            }
-        }
-        agg
+    /// The memory windows of this container's pods still open at `now`, by pod UID: stored with the checkpoint
+    /// so that a restart does not count a window's peak twice (see [`Model::resume_windows`]).
+    pub fn open_windows(&self, now: Timestamp) -> BTreeMap<String, OpenWindow> {
+        self.pods
+            .iter()
+            .filter_map(|(uid, p)| Some((uid.clone(), p.state.open_window(now)?)))
+            .collect()
     }
 
     /// Forgets per-pod window state of pods that are gone (their peaks stay in the histogram).
@@ -298,6 +289,28 @@ impl Model {
         tracked.steady.merge(&state)
     }
 
+    /// Resumes stored open memory windows of `key`'s pods (their peaks are in the restored history). A pod that
+    /// reports again within its window then replaces that peak, as it would have without the restart, instead of
+    /// adding a second one; a pod that does not leaves its peak in the history. Windows that closed in the
+    /// meantime, and pods already tracked, are left alone.
+    pub fn resume_windows(
+        &mut self,
+        key: ContainerKey,
+        windows: &BTreeMap<String, OpenWindow>,
+        now: Timestamp,
+    ) {
+        let tracked = self.tracked(key, now);
+        for (uid, window) in windows.iter().filter(|(_, w)| w.end > now) {
+            tracked
+                .pods
+                .entry(uid.clone())
+                .or_insert_with(|| PodContainer {
+                    state: ContainerState::resume(*window),
+                    last_cpu_end_ms: 0,
+                });
+        }
+    }
+
     /// Whether `key` has any history.
     pub fn has_history(&self, key: &ContainerKey) -> bool {
         self.get(key).is_some_and(|t| !t.steady.is_empty())
@@ -330,6 +343,16 @@ impl Model {
         let cfg = &self.opts.aggregate;
         let window = cfg.history_window();
         let mut removed = 0;
+        // Per-pod state of pods silent for an hour past their window (deleted while nobody watched) goes.
+        let stale = |p: &PodContainer| {
+            p.state
+                .window_end()
+                .is_some_and(|end| now.since(end) > std::time::Duration::from_secs(3600))
+        };
+        for t in self.aggregates.values_mut().flat_map(BTreeMap::values_mut) {
+            t.pods.retain(|_, p| !stale(p));
+            t.startup_pods.retain(|_, p| !stale(p));
+        }
         for containers in self.aggregates.values_mut() {
             let before = containers.len();
             containers

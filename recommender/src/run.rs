@@ -222,6 +222,14 @@ fn restore_configmap(
     now: Timestamp,
 ) -> usize {
     let cfg = ctx.shared.model().options().aggregate.clone();
+    let mut windows: std::collections::HashMap<_, _> = checkpoint::windows_from_configmap(cm)
+        .into_iter()
+        .filter_map(|entry| {
+            entry
+                .map_err(|error| tracing::warn!(%error, "skipping stored memory windows"))
+                .ok()
+        })
+        .collect();
     let mut count = 0;
     for entry in checkpoint::from_configmap(cm) {
         match entry {
@@ -234,9 +242,13 @@ fn restore_configmap(
                     if ctx.shared.model().has_history(&key) {
                         continue;
                     }
-                    if let Err(error) = ctx.shared.model().restore(key.clone(), state, now) {
+                    let mut model = ctx.shared.model();
+                    if let Err(error) = model.restore(key.clone(), state, now) {
                         tracing::warn!(%key, %error, "restoring checkpoint");
                     } else {
+                        if let Some(open) = windows.remove(&key) {
+                            model.resume_windows(key, &open, now);
+                        }
                         count += 1;
                     }
                 }

@@ -5,153 +5,21 @@
 //! the recommender is stopped and started again (history from its checkpoint ConfigMap) the recommendation is
 //! unchanged.
 
+mod recommender_common;
 mod sim_common;
 mod updater_common;
 
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use k8s_openapi::api::authentication::v1::{BoundObjectReference, TokenRequest, TokenRequestSpec};
-use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
 use kube::api::{Api, Patch, PatchParams, PostParams};
+use recommender_common::*;
 use serde_json::json;
 use sim_common::Sim;
 use tailor_core::report::*;
-use tailor_k8s::admin::Readiness;
 use tailor_k8s::crd::vpa::VerticalPodAutoscaler;
-use tailor_k8s::shutdown::CancellationToken;
 use tailor_tests::ControlPlane;
 use updater_common::{NS, create_deployment, deployment, install_vpa_crd, ready_pods, wait_for};
-
-const AGENT_NS: &str = "tailor-system";
-const AGENT_SA: &str = "tailor-node-agent";
-const AUDIENCE: &str = "tailor-recommender";
-
-fn free_addr() -> Result<SocketAddr> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?)
-}
-
-struct Recommender {
-    stop: CancellationToken,
-    task: tokio::task::JoinHandle<Result<()>>,
-    url: String,
-}
-
-impl Recommender {
-    fn start(client: &kube::Client) -> Result<Self> {
-        let (listen, admin) = (free_addr()?, free_addr()?);
-        let args = tailor_recommender::args::Args::parse_from_iter([
-            "tailor-recommender",
-            "--insecure-http",
-            &format!("--listen-addr={listen}"),
-            &format!("--admin-addr={admin}"),
-            &format!("--agent-service-account={AGENT_NS}:{AGENT_SA}"),
-            &format!("--token-audience={AUDIENCE}"),
-            "--checkpoint-namespace=tailor-system",
-            "--recommendation-interval-seconds=1",
-            "--checkpoint-interval-seconds=2",
-        ])?;
-        let stop = CancellationToken::new();
-        let task = tokio::spawn(tailor_recommender::run::serve(
-            args,
-            client.clone(),
-            Readiness::new(),
-            stop.clone(),
-        ));
-        Ok(Self {
-            stop,
-            task,
-            url: format!("http://{listen}/v1/reports"),
-        })
-    }
-
-    async fn stop(self) -> Result<()> {
-        self.stop.cancel();
-        self.task.await??;
-        Ok(())
-    }
-}
-
-/// Creates the agent's namespace and ServiceAccount (ignoring "already exists").
-async fn agent_account(client: &kube::Client) -> Result<()> {
-    let _ = Api::<Namespace>::all(client.clone())
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": AGENT_NS}}))?,
-        )
-        .await;
-    let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), AGENT_NS);
-    let _ = sas
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": AGENT_SA}}))?,
-        )
-        .await;
-    Ok(())
-}
-
-/// A token for the node-agent ServiceAccount bound to `pod` (so it carries the pod's node as a claim).
-async fn bound_token(client: &kube::Client, pod: &Pod) -> Result<String> {
-    let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), AGENT_NS);
-    let request = TokenRequest {
-        spec: TokenRequestSpec {
-            audiences: vec![AUDIENCE.into()],
-            bound_object_ref: Some(BoundObjectReference {
-                api_version: Some("v1".into()),
-                kind: Some("Pod".into()),
-                name: pod.metadata.name.clone(),
-                uid: pod.metadata.uid.clone(),
-            }),
-            expiration_seconds: Some(3600),
-        },
-        ..TokenRequest::default()
-    };
-    let response = sas
-        .create_token_request(AGENT_SA, &PostParams::default(), &request)
-        .await?;
-    response.status.map(|s| s.token).context("no token")
-}
-
-fn container(pod: &Pod, start_ms: i64, millicores: u64, memory: u64) -> ContainerReport {
-    ContainerReport {
-        container: ContainerRef {
-            namespace: NS.into(),
-            pod: pod.metadata.name.clone().unwrap_or_default(),
-            pod_uid: pod.metadata.uid.clone().unwrap_or_default(),
-            container: "app".into(),
-            container_id: "c1".into(),
-        },
-        interval_start_ms: start_ms,
-        interval_end_ms: start_ms + 10_000,
-        samples: 10,
-        startup: false,
-        started_ms: None,
-        cpu: CpuSummary {
-            usage_usec: millicores * 10_000,
-            max_millicores: millicores,
-            histogram: BTreeMap::from([(cpu_bucket_for_millicores(millicores), 10)]),
-            ..CpuSummary::default()
-        },
-        memory: MemorySummary {
-            working_set_peak_bytes: memory,
-            working_set_last_bytes: memory,
-            current_peak_bytes: memory,
-            ..MemorySummary::default()
-        },
-    }
-}
-
-fn now_ms() -> i64 {
-    i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis()),
-    )
-    .unwrap_or(0)
-}
 
 async fn post(url: &str, token: &str, report: &NodeReport) -> Result<u16> {
     let client = reqwest_like::Client::new();
@@ -188,36 +56,6 @@ mod reqwest_like {
     }
 }
 
-fn report(node: &str, sequence: u64, containers: Vec<ContainerReport>) -> NodeReport {
-    NodeReport {
-        version: REPORT_VERSION,
-        node: node.into(),
-        agent_id: "e2e-agent".into(),
-        sequence,
-        created_ms: now_ms(),
-        kind: ReportKind::Periodic,
-        containers,
-        events: vec![],
-    }
-}
-
-async fn target(client: &kube::Client, name: &str) -> Result<Option<(String, String)>> {
-    let vpa = Api::<VerticalPodAutoscaler>::namespaced(client.clone(), NS)
-        .get(name)
-        .await?;
-    let rec = vpa.status.and_then(|s| s.recommendation);
-    Ok(rec
-        .and_then(|r| {
-            r.container_recommendations
-                .into_iter()
-                .find(|c| c.container_name == "app")
-        })
-        .map(|c| {
-            let get = |k: &str| c.target.get(k).map(|q| q.0.clone()).unwrap_or_default();
-            (get("cpu"), get("memory"))
-        }))
-}
-
 #[tokio::test]
 async fn recommendations_follow_reports_ooms_and_survive_restarts() -> Result<()> {
     let cp = ControlPlane::start().await?;
@@ -236,23 +74,7 @@ async fn recommendations_follow_reports_ooms_and_survive_restarts() -> Result<()
         .context("scheduled")?;
     let other_node = if node == "sim-r1" { "sim-r2" } else { "sim-r1" };
 
-    // The agent's own pod on the same node (a token can only be bound to a pod of its ServiceAccount's
-    // namespace), so its token carries that node.
-    let agent_pod: Pod = serde_json::from_value(json!({
-        "metadata": {"name": "agent", "namespace": AGENT_NS},
-        "spec": {"nodeName": node, "serviceAccountName": AGENT_SA,
-                 "containers": [{"name": "agent", "image": "registry.invalid/agent:1"}]}
-    }))?;
-    agent_account(&client).await?;
-    let agent_pod = wait_for("agent pod created", Duration::from_secs(30), || {
-        let (api, p) = (
-            Api::<Pod>::namespaced(client.clone(), AGENT_NS),
-            agent_pod.clone(),
-        );
-        async move { Ok(api.create(&PostParams::default(), &p).await.ok()) }
-    })
-    .await?;
-    let token = bound_token(&client, &agent_pod).await?;
+    let token = agent_token_on(&client, &node).await?;
 
     let vpa: VerticalPodAutoscaler = serde_json::from_value(json!({
         "apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler",

@@ -156,3 +156,40 @@ impl ContainerState {
         SampleOutcome::Accepted
     }
 }
+
+/// A container's memory aggregation window that is still open, as stored with a checkpoint. Restoring it lets the
+/// samples that follow a restart replace the window's peak (as they would have without the restart) instead of
+/// adding a second peak for the same window, while the peak seen before the restart — an OOM bump included —
+/// stays in the history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OpenWindow {
+    pub end: Timestamp,
+    pub memory_peak: Bytes,
+    pub oom_peak: Bytes,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_memory_sample_start: Option<Timestamp>,
+}
+
+impl ContainerState {
+    /// The memory window still open at `now`, if any.
+    pub fn open_window(&self, now: Timestamp) -> Option<OpenWindow> {
+        let end = self.window_end.filter(|end| *end > now)?;
+        Some(OpenWindow {
+            end,
+            memory_peak: self.memory_peak,
+            oom_peak: self.oom_peak,
+            last_memory_sample_start: self.last_memory_sample_start,
+        })
+    }
+
+    /// The state of a container resuming `window`, whose peak the restored histogram already holds.
+    pub fn resume(window: OpenWindow) -> Self {
+        Self {
+            last_cpu_sample_start: None,
+            last_memory_sample_start: window.last_memory_sample_start,
+            window_end: Some(window.end),
+            memory_peak: window.memory_peak,
+            oom_peak: window.oom_peak,
+        }
+    }
+}

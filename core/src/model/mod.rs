@@ -9,7 +9,7 @@ mod keys;
 
 pub use aggregate::{AggregateCheckpoint, AggregateState, OomFloor};
 pub use config::AggregateConfig;
-pub use container::{ContainerState, SampleOutcome};
+pub use container::{ContainerState, OpenWindow, SampleOutcome};
 pub use keys::{ContainerKey, WorkloadKey, WorkloadKind};
 
 use crate::quantity::{Bytes, MilliCpu};

@@ -255,3 +255,31 @@ fn the_memory_usage_histogram_takes_every_sample_and_survives_a_checkpoint() {
     assert!(off.memory_usage.is_none());
     assert!(!AggregateConfig::upstream().memory_usage_histogram);
 }
+
+#[test]
+fn a_resumed_open_window_replaces_its_peak_instead_of_adding_one() {
+    let cfg = AggregateConfig::upstream();
+    let mut agg = AggregateState::new(&cfg, t(0));
+    let mut c = ContainerState::new();
+    c.add_memory_sample(&mut agg, &cfg, mem(t(0), 300));
+    let window = c.open_window(t(10)).expect("open");
+    assert_eq!(window.end, t(0).saturating_add(DAY));
+    assert!(
+        c.open_window(t(0).saturating_add(DAY)).is_none(),
+        "closed at its end"
+    );
+
+    // A restart: the histogram comes back from the checkpoint, the window from its stored form.
+    let mut restored = agg.clone();
+    let mut resumed = ContainerState::resume(window);
+    resumed.add_memory_sample(&mut restored, &cfg, mem(t(20), 300));
+    assert!((restored.memory_peaks.total_weight() - agg.memory_peaks.total_weight()).abs() < 1e-12);
+    resumed.add_memory_sample(&mut restored, &cfg, mem(t(30), 400));
+    assert!((restored.memory_peaks.total_weight() - agg.memory_peaks.total_weight()).abs() < 1e-9);
+    assert_eq!(resumed.max_memory_peak(), Bytes(400 * MIB));
+    let json = serde_json::to_string(&window).expect("serialize");
+    assert_eq!(
+        serde_json::from_str::<OpenWindow>(&json).expect("parse"),
+        window
+    );
+}

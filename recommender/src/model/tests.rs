@@ -231,71 +231,124 @@ fn dirty_tracking_and_garbage_collection() {
     assert!(model.is_empty());
 }
 
-#[test]
-fn checkpoint_leaves_out_the_open_window_peak_so_a_restore_does_not_count_it_twice() {
-    let now = Timestamp::from_unix_millis(T0 + 20_000);
-    let mut before = Model::new(ModelOptions::default());
-    before.apply_container(key(), &summary(T0, 10_000, 100, 10, 500 << 20), now);
-    let tracked = before.get(&key()).expect("tracked");
-    let one_peak = tracked.steady.memory_peaks.total_weight();
-    assert!(one_peak > 0.0);
-    let stored = tracked.checkpoint_state(now);
-    assert!(
-        stored.memory_peaks.total_weight() < 1e-9 * one_peak,
-        "the open window's peak is not stored"
-    );
-    assert_eq!(
-        stored.total_samples, tracked.steady.total_samples,
-        "CPU history is stored whole"
-    );
+/// Checkpoint (aggregate and open windows) of `model`'s aggregate at `now`, restored into a fresh model.
+fn restart(model: &Model, now: Timestamp, with_windows: bool) -> Model {
+    let tracked = model.get(&key()).expect("tracked");
+    let cfg = model.options().aggregate.clone();
+    let state =
+        AggregateState::from_checkpoint(&cfg, &tracked.steady.to_checkpoint()).expect("loads");
+    let mut fresh = Model::new(model.options().clone());
+    fresh.restore(key(), state, now).expect("restore");
+    if with_windows {
+        fresh.resume_windows(key(), &tracked.open_windows(now), now);
+    }
+    fresh
+}
 
-    // Restart: restore, then the same pod keeps reporting in the same window.
-    let mut after = Model::new(ModelOptions::default());
-    after.restore(key(), stored, now).expect("restore");
-    after.apply_container(
-        key(),
-        &summary(T0 + 10_000, 10_000, 100, 10, 500 << 20),
-        now,
-    );
-    let weight = after
+fn peak_weight(model: &Model) -> f64 {
+    model
         .get(&key())
         .expect("tracked")
         .steady
         .memory_peaks
-        .total_weight();
-    assert!(
-        (weight - one_peak).abs() < 1e-3 * one_peak,
-        "one peak for one window: weight {weight}, one peak weighs {one_peak}"
-    );
-
-    // Once the window has closed its peak is history and is stored.
-    let later = now.saturating_add(Duration::from_secs(25 * 3600));
-    let closed = before.get(&key()).expect("tracked").checkpoint_state(later);
-    assert!((closed.memory_peaks.total_weight() - one_peak).abs() < 1e-9 * one_peak);
+        .total_weight()
 }
 
 #[test]
-fn checkpoint_subtracts_the_oom_peak_of_the_open_window_too() {
+fn a_restart_inside_a_memory_window_does_not_count_its_peak_twice() {
+    let now = Timestamp::from_unix_millis(T0 + 20_000);
+    let mut before = Model::new(ModelOptions::default());
+    before.apply_container(key(), &summary(T0, 10_000, 100, 10, 500 << 20), now);
+    let one_peak = peak_weight(&before);
+    assert!(one_peak > 0.0);
+    let windows = before.get(&key()).expect("tracked").open_windows(now);
+    assert_eq!(windows.len(), 1, "one pod with an open window: {windows:?}");
+
+    // The same pod keeps reporting in the same window after the restart.
+    let next = summary(T0 + 10_000, 10_000, 100, 10, 500 << 20);
+    let mut resumed = restart(&before, now, true);
+    resumed.apply_container(key(), &next, now);
+    let weight = peak_weight(&resumed);
+    assert!(
+        (weight - one_peak).abs() < 1e-9 * one_peak,
+        "one peak for one window: weight {weight}, one peak weighs {one_peak}"
+    );
+    // Without the windows the restored replica would open a second window for the same day.
+    let mut cold = restart(&before, now, false);
+    cold.apply_container(key(), &next, now);
+    assert!(
+        peak_weight(&cold) > 1.5 * one_peak,
+        "the double count this prevents"
+    );
+
+    // A higher peak later in the window replaces the stored one.
+    resumed.apply_container(
+        key(),
+        &summary(T0 + 20_000, 10_000, 100, 10, 900 << 20),
+        now,
+    );
+    let t = resumed.get(&key()).expect("tracked");
+    assert!((peak_weight(&resumed) - one_peak).abs() < 1e-9 * one_peak);
+    let p = t
+        .steady
+        .memory_peaks
+        .percentile(0.01, PercentileMode::BucketEnd);
+    assert!(p >= (900u64 << 20) as f64, "{p}");
+
+    // Windows that have closed are not stored.
+    let later = now.saturating_add(Duration::from_secs(25 * 3600));
+    assert!(
+        before
+            .get(&key())
+            .expect("tracked")
+            .open_windows(later)
+            .is_empty()
+    );
+}
+
+#[test]
+fn an_oom_peak_survives_a_restart_when_no_report_follows() {
     let at = Timestamp::from_unix_millis(T0 + 10_000);
     let mut model = Model::new(ModelOptions::upstream());
     model.apply_container(key(), &summary(T0, 10_000, 100, 10, 200 << 20), at);
     model
         .apply_oom(key(), "uid-1", at, Bytes(128 << 20), None, at)
         .expect("oom");
-    let tracked = model.get(&key()).expect("tracked");
-    // The OOM peak replaced the usage peak in the window: one peak in the histogram, none in the checkpoint.
-    let weight = tracked.steady.memory_peaks.total_weight();
-    let mut single = Model::new(ModelOptions::upstream());
-    single.apply_container(key(), &summary(T0, 10_000, 100, 10, 200 << 20), at);
-    let one_peak = single
-        .get(&key())
-        .expect("tracked")
-        .steady
-        .memory_peaks
-        .total_weight();
-    assert!(
-        (weight - one_peak).abs() < 1e-9 * one_peak,
-        "{weight} vs {one_peak}"
+    let before = recommend(
+        &model.get(&key()).expect("tracked").steady,
+        &EstimatorConfig::default(),
+        1,
+        at,
     );
-    assert!(tracked.checkpoint_state(at).memory_peaks.total_weight() < 1e-9 * one_peak);
+    let resumed = restart(&model, at, true);
+    let after = recommend(
+        &resumed.get(&key()).expect("tracked").steady,
+        &EstimatorConfig::default(),
+        1,
+        at,
+    );
+    assert_eq!(before.target.memory, after.target.memory);
+    assert!(
+        after.target.memory > Bytes(300 << 20),
+        "{:?}",
+        after.target.memory
+    );
+}
+
+#[test]
+fn pod_state_of_long_silent_pods_is_collected() {
+    let now = Timestamp::from_unix_millis(T0);
+    let mut model = Model::new(ModelOptions::default());
+    model.apply_container(key(), &summary(T0, 10_000, 100, 10, 1 << 20), now);
+    assert_eq!(
+        model.get(&key()).expect("tracked").open_windows(now).len(),
+        1
+    );
+    let later = now.saturating_add(Duration::from_secs(26 * 3600));
+    model.collect_garbage(later);
+    let t = model.get(&key()).expect("aggregate kept");
+    assert!(
+        t.open_windows(Timestamp::from_unix_millis(T0)).is_empty(),
+        "per-pod state dropped"
+    );
 }

@@ -98,8 +98,8 @@ pub fn document(info: &RunInfo, rows: &[Row], measured: &[Measured]) -> String {
     };
     let _ = writeln!(
         out,
-        "Produced by `make bench` on {}; regenerate with the same command (criterion arguments: \
-         `make bench BENCH_ARGS=\"...\"`). Criterion arguments of this run: {args}.\n",
+        "Produced by `make bench` on {}; regenerate with the same command (criterion arguments go in \
+         `BENCH_ARGS=\"...\"`). Criterion arguments of this run: {args}.\n",
         info.date
     );
     let _ = writeln!(out, "- Machine: {}.", machine(info));
@@ -112,13 +112,17 @@ pub fn document(info: &RunInfo, rows: &[Row], measured: &[Measured]) -> String {
     if !info.note.trim().is_empty() {
         let _ = writeln!(out, "- {}", info.note.trim());
     }
+    let goals = rows.iter().filter(|r| r.goal != Goal::None).count();
     let _ = writeln!(
         out,
-        "- Goals met: {} of {}; figures without a goal: {}; missing: {}.\n",
+        "- Of {goals} figures with a goal: {} met, {} not met, {} not measured. {} figures have no goal; \
+         {} of all {} figures are missing.\n",
         tally.met,
-        tally.met + tally.not_met,
-        tally.no_goal,
-        tally.missing
+        tally.not_met,
+        goals - tally.met - tally.not_met,
+        rows.len() - goals,
+        tally.missing,
+        rows.len()
     );
     out.push_str(
         "Criterion figures are the median of the benchmark's samples (per element where the figure says \
@@ -126,36 +130,49 @@ pub fn document(info: &RunInfo, rows: &[Row], measured: &[Measured]) -> String {
          same run, shown in brackets.\n\n",
     );
     out.push_str(&table);
-    let notes: Vec<String> = rows
-        .iter()
-        .filter(|r| !r.note.is_empty())
-        .map(|r| format!("- {} — {}: {}.", r.bench, r.figure, r.note))
-        .collect();
+    let notes = grouped(
+        rows.iter()
+            .filter(|r| !r.note.is_empty())
+            .map(|r| ((r.bench, r.note), r.figure.to_owned())),
+    );
     if !notes.is_empty() {
         out.push_str("\n## Notes\n\n");
-        out.push_str(&notes.join("\n"));
-        out.push('\n');
+        for ((bench, note), figures) in notes {
+            let _ = writeln!(out, "- {bench} — {}: {note}.", figures.join("; "));
+        }
     }
-    let missing: Vec<String> = rows
-        .iter()
-        .zip(measured)
-        .flat_map(|(r, m)| {
-            let value = m.value.as_ref().err().map(|e| (r, e));
-            let baseline = m
-                .baseline
-                .as_ref()
-                .and_then(|b| b.as_ref().err())
-                .map(|e| (r, e));
-            value.into_iter().chain(baseline)
-        })
-        .map(|(r, e)| format!("- {} — {}: {e}", r.bench, r.figure))
-        .collect();
+    let missing = grouped(rows.iter().zip(measured).flat_map(|(r, m)| {
+        let value = m
+            .value
+            .as_ref()
+            .err()
+            .map(|e| (e.to_string(), r.figure.to_owned()));
+        let baseline = m
+            .baseline
+            .as_ref()
+            .and_then(|b| b.as_ref().err())
+            .map(|e| (e.to_string(), format!("{} (baseline)", r.figure)));
+        value.into_iter().chain(baseline)
+    }));
     if !missing.is_empty() {
         out.push_str("\n## Missing figures\n\n");
-        out.push_str(&missing.join("\n"));
-        out.push('\n');
+        for (reason, figures) in missing {
+            let _ = writeln!(out, "- {reason} — for: {}", figures.join("; "));
+        }
     }
     out
+}
+
+/// Items grouped by key, keys in order of first appearance.
+fn grouped<K: PartialEq>(items: impl Iterator<Item = (K, String)>) -> Vec<(K, Vec<String>)> {
+    let mut groups: Vec<(K, Vec<String>)> = Vec::new();
+    for (key, item) in items {
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, list)) => list.push(item),
+            None => groups.push((key, vec![item])),
+        }
+    }
+    groups
 }
 
 fn machine(info: &RunInfo) -> String {

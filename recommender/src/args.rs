@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgAction, Parser};
-use tailor_core::estimate::EstimatorConfig;
+use tailor_core::estimate::{EstimatorConfig, MemoryLimitPolicy};
 use tailor_core::histogram::PercentileMode;
 use tailor_core::model::AggregateConfig;
 use tailor_k8s::admin::AdminArgs;
@@ -110,6 +110,30 @@ pub struct Args {
     /// Percentile of the CPU histogram the target is set from. Tailor's default is 0.8; upstream VPA's is 0.9.
     #[arg(long, env = "TAILOR_TARGET_CPU_PERCENTILE", default_value_t = 0.8)]
     pub target_cpu_percentile: f64,
+
+    /// How memory limits are recommended: `keep-ratio` (none: the updater keeps each limit's ratio to its
+    /// request, as upstream) or `from-peaks` (the limit from the daily peaks, written to the VPA's
+    /// `tailor.dev/memory-limits` annotation, with the OOM floor on it). Needs VPA `patch` in RBAC.
+    #[arg(
+        long,
+        env = "TAILOR_MEMORY_LIMIT_POLICY",
+        value_enum,
+        default_value = "keep-ratio"
+    )]
+    pub memory_limit_policy: MemoryLimitFlag,
+
+    /// Percentile of the daily peaks the memory limit is set from (with `from-peaks`).
+    #[arg(long, env = "TAILOR_MEMORY_LIMIT_PERCENTILE", default_value_t = 0.9)]
+    pub memory_limit_percentile: f64,
+
+    /// Size memory requests from every working-set sample instead of the daily peaks. Only with
+    /// `--memory-limit-policy from-peaks`: the peaks then guard the limit while the request follows typical use.
+    #[arg(long, env = "TAILOR_MEMORY_REQUEST_FROM_SAMPLES")]
+    pub memory_request_from_samples: bool,
+
+    /// Percentile of the memory histogram the request target is set from (upstream: 0.9).
+    #[arg(long, env = "TAILOR_TARGET_MEMORY_PERCENTILE", default_value_t = 0.9)]
+    pub target_memory_percentile: f64,
     /// Keep start-up samples out of the steady-state histogram.
     #[arg(long, env = "TAILOR_STARTUP_SPLIT", default_value_t = true, action = ArgAction::Set)]
     pub startup_split: bool,
@@ -145,6 +169,19 @@ pub enum ArgsError {
     /// The ServiceAccount flag is not `namespace:name`.
     #[error("--agent-service-account must be namespace:name, got {0:?}")]
     ServiceAccount(String),
+    /// Requests from samples with limits kept at their ratio would pull limits down with the requests.
+    #[error("--memory-request-from-samples needs --memory-limit-policy from-peaks")]
+    SamplesWithoutLimits,
+    /// A percentile outside (0, 1].
+    #[error("{0} must be in (0, 1], got {1}")]
+    Percentile(&'static str, f64),
+}
+
+/// `--memory-limit-policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MemoryLimitFlag {
+    KeepRatio,
+    FromPeaks,
 }
 
 impl Args {
@@ -161,6 +198,20 @@ impl Args {
     pub fn validate(&self) -> Result<(), ArgsError> {
         if self.tls_cert.is_none() && !self.insecure_http {
             return Err(ArgsError::NoTls);
+        }
+        if self.memory_request_from_samples
+            && self.memory_limit_policy != MemoryLimitFlag::FromPeaks
+        {
+            return Err(ArgsError::SamplesWithoutLimits);
+        }
+        for (flag, p) in [
+            ("--target-cpu-percentile", self.target_cpu_percentile),
+            ("--target-memory-percentile", self.target_memory_percentile),
+            ("--memory-limit-percentile", self.memory_limit_percentile),
+        ] {
+            if !(p > 0.0 && p <= 1.0) {
+                return Err(ArgsError::Percentile(flag, p));
+            }
         }
         self.auth_policy().map(|_| ())
     }
@@ -184,6 +235,7 @@ impl Args {
             aggregate: AggregateConfig {
                 oom_floor_hold: Duration::from_secs(self.oom_floor_hold_seconds),
                 cpu_half_life: Duration::from_secs(self.cpu_half_life_seconds.max(1)),
+                memory_usage_histogram: self.memory_request_from_samples,
                 ..AggregateConfig::default()
             },
             startup_split: self.startup_split,
@@ -205,6 +257,15 @@ impl Args {
                 round_cpu_millicores: self.round_cpu_millicores,
                 round_memory_bytes: self.round_memory_bytes,
                 target_cpu_percentile: self.target_cpu_percentile.clamp(0.0, 1.0),
+                target_memory_percentile: self.target_memory_percentile.clamp(0.0, 1.0),
+                memory_limit: match self.memory_limit_policy {
+                    MemoryLimitFlag::KeepRatio => MemoryLimitPolicy::KeepRatio,
+                    MemoryLimitFlag::FromPeaks => MemoryLimitPolicy::FromPeaks {
+                        percentile: self.memory_limit_percentile.clamp(0.0, 1.0),
+                        // The same margin upstream puts on the request it sizes from these peaks.
+                        margin_fraction: EstimatorConfig::default().safety_margin_fraction,
+                    },
+                },
                 ..EstimatorConfig::tailor()
             },
             low_confidence_below: self.low_confidence_days,
@@ -220,6 +281,40 @@ mod tests {
         let mut argv = vec!["tailor-recommender"];
         argv.extend_from_slice(extra);
         Args::try_parse_from(argv).expect("parses")
+    }
+
+    #[test]
+    fn memory_limit_flags_are_checked_and_reach_the_estimator() {
+        let args = parse(&["--insecure-http", "--memory-request-from-samples"]);
+        assert!(matches!(
+            args.validate(),
+            Err(ArgsError::SamplesWithoutLimits)
+        ));
+        let args = parse(&["--insecure-http", "--target-cpu-percentile", "1.5"]);
+        assert!(matches!(args.validate(), Err(ArgsError::Percentile(..))));
+        let args = parse(&[
+            "--insecure-http",
+            "--memory-limit-policy",
+            "from-peaks",
+            "--memory-request-from-samples",
+        ]);
+        assert!(args.validate().is_ok());
+        assert!(args.model_options().aggregate.memory_usage_histogram);
+        assert!(
+            args.recommend_config()
+                .estimator
+                .memory_limit
+                .floors_the_limit()
+        );
+        let defaults = parse(&["--insecure-http"]);
+        assert_eq!(
+            defaults.recommend_config().estimator.target_cpu_percentile,
+            0.8
+        );
+        assert_eq!(
+            defaults.model_options().aggregate.cpu_half_life,
+            Duration::from_secs(3600)
+        );
     }
 
     #[test]

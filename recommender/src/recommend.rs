@@ -3,11 +3,14 @@
 //! result only when it differs from what the VPA's status already says.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use std::collections::BTreeMap;
+
 use tailor_core::estimate::{
     ContainerPolicy, ControlledResources, EstimatorConfig, Recommendation, Resources,
-    cap_to_policy, confidence, recommend,
+    cap_to_policy, confidence, recommend, recommend_memory_limit,
 };
 use tailor_core::model::{ContainerKey, WorkloadKey, WorkloadKind};
+use tailor_core::quantity::Bytes;
 use tailor_core::time::Timestamp;
 use tailor_k8s::crd::vpa::{
     ContainerResourcePolicy, ContainerScalingMode, ControlledValues, RecommendedContainerResources,
@@ -116,6 +119,8 @@ pub struct Outcome {
     pub status: VerticalPodAutoscalerStatus,
     /// Per-container figures.
     pub containers: Vec<ContainerOutcome>,
+    /// Recommended memory limits (only under `MemoryLimitPolicy::FromPeaks`), for the VPA annotation.
+    pub memory_limits: BTreeMap<String, Bytes>,
 }
 
 fn time(now: Timestamp) -> Time {
@@ -190,6 +195,7 @@ pub fn compute(
             return Outcome {
                 status,
                 containers: vec![],
+                memory_limits: BTreeMap::new(),
             };
         }
     };
@@ -216,6 +222,7 @@ pub fn compute(
 
     let mut outcomes = Vec::new();
     let mut recs = Vec::new();
+    let mut memory_limits = BTreeMap::new();
     for name in &with_history {
         let key = ContainerKey::new(workload.clone(), (*name).clone());
         let Some(tracked) = model.get(&key) else {
@@ -230,6 +237,20 @@ pub fn compute(
             ControlledResources::CpuOnly => (true, false),
             ControlledResources::MemoryOnly => (false, true),
         };
+        if memory
+            && let Some(limit) =
+                recommend_memory_limit(&tracked.steady, &cfg.estimator, raw.target.memory, now)
+        {
+            // maxAllowed and the largest node cap limits as they cap requests; a limit is never below the
+            // (capped) request.
+            let cap = policy
+                .max_memory
+                .into_iter()
+                .chain(largest_node.map(|n| n.memory))
+                .min();
+            let limit = cap.map_or(limit, |c| limit.min(c));
+            memory_limits.insert((*name).clone(), limit.max(capped.target.memory));
+        }
         recs.push(RecommendedContainerResources {
             container_name: (*name).clone(),
             target: resource_list(capped.target, cpu, memory),
@@ -303,6 +324,7 @@ pub fn compute(
     Outcome {
         status,
         containers: outcomes,
+        memory_limits,
     }
 }
 

@@ -9,6 +9,7 @@ use anyhow::Context;
 use kube::Client;
 use kube::api::{Api, ListParams};
 use prometheus_client::registry::Registry;
+use tailor_core::estimate::{MEMORY_LIMITS_ANNOTATION, encode_memory_limits};
 use tailor_core::model::{AggregateState, ContainerKey, WorkloadKey};
 use tailor_core::time::Timestamp;
 use tailor_k8s::admin::{self, Readiness};
@@ -371,6 +372,7 @@ async fn pass(ctx: &Ctx) {
     let now = now(ctx);
     let largest = ctx.stores.largest_node();
     let mut updates = Vec::new();
+    let mut limit_updates = Vec::new();
     {
         let model = ctx.shared.model();
         let pods = ctx.shared.pods();
@@ -378,6 +380,20 @@ async fn pass(ctx: &Ctx) {
             let outcome = recommend::compute(vpa, &model, &pods, largest, &ctx.recommend, now);
             export_gauges(ctx, vpa, &outcome);
             time_first_recommendation(ctx, vpa, &outcome, now);
+            let want = (!outcome.memory_limits.is_empty())
+                .then(|| encode_memory_limits(&outcome.memory_limits));
+            let have = vpa
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(MEMORY_LIMITS_ANNOTATION));
+            if have != want.as_ref() {
+                limit_updates.push(status::LimitsUpdate {
+                    namespace: vpa.metadata.namespace.clone().unwrap_or_default(),
+                    name: vpa.metadata.name.clone().unwrap_or_default(),
+                    value: want,
+                });
+            }
             if vpa.status.as_ref() != Some(&outcome.status) {
                 updates.push(status::StatusUpdate {
                     namespace: vpa.metadata.namespace.clone().unwrap_or_default(),
@@ -392,12 +408,13 @@ async fn pass(ctx: &Ctx) {
     }
     let leader = ctx.leadership.is_leader();
     ctx.metrics.leader.set(i64::from(leader));
-    if updates.is_empty() {
+    if updates.is_empty() && limit_updates.is_empty() {
         return;
     }
     if !leader || ctx.args.dry_run {
         tracing::debug!(
             changed = updates.len(),
+            limits_changed = limit_updates.len(),
             leader,
             dry_run = ctx.args.dry_run,
             "status writes skipped"
@@ -411,7 +428,15 @@ async fn pass(ctx: &Ctx) {
         &ctx.metrics,
     )
     .await;
-    tracing::debug!(written, "VPA statuses written");
+    // Limits after statuses: an updater that sees new limits also sees the requests they were computed with.
+    let limits_written = status::write_limits(
+        &ctx.client,
+        limit_updates,
+        ctx.args.write_concurrency,
+        &ctx.metrics,
+    )
+    .await;
+    tracing::debug!(written, limits_written, "VPA statuses written");
 }
 
 fn export_gauges(

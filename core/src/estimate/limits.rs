@@ -61,6 +61,77 @@ pub fn recommend_memory_limit(
     Some(limit.round_up_to(cfg.round_memory_bytes).clamp_resource())
 }
 
+/// The VPA annotation the recommender writes its memory limits to and the updater reads them from: upstream's
+/// status has no place for limits, and an annotation keeps the status schema-compatible.
+pub const MEMORY_LIMITS_ANNOTATION: &str = "tailor.dev/memory-limits";
+
+/// A malformed [`MEMORY_LIMITS_ANNOTATION`] value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitsAnnotationError {
+    #[error("entry {0:?} is not container=quantity")]
+    Entry(String),
+    #[error("container name {0:?} is not a DNS label")]
+    Name(String),
+    #[error("container {0:?} appears twice")]
+    Duplicate(String),
+    #[error("memory limit of {container:?}: {error}")]
+    Quantity {
+        container: String,
+        error: crate::quantity::QuantityError,
+    },
+    #[error("memory limit of {0:?} is zero")]
+    Zero(String),
+}
+
+/// `app=1536Mi,sidecar=256Mi`, containers in name order.
+pub fn encode_memory_limits(limits: &std::collections::BTreeMap<String, Bytes>) -> String {
+    limits
+        .iter()
+        .map(|(name, limit)| format!("{name}={}", limit.to_quantity_string()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Parses what [`encode_memory_limits`] writes. Strict: the value comes from an object anyone with VPA write
+/// access can edit, so anything odd is refused whole rather than half-applied.
+pub fn parse_memory_limits(
+    value: &str,
+) -> Result<std::collections::BTreeMap<String, Bytes>, LimitsAnnotationError> {
+    let mut out = std::collections::BTreeMap::new();
+    if value.trim().is_empty() {
+        return Ok(out);
+    }
+    for entry in value.split(',') {
+        let (name, quantity) = entry
+            .trim()
+            .split_once('=')
+            .ok_or_else(|| LimitsAnnotationError::Entry(entry.to_owned()))?;
+        let valid_name = !name.is_empty()
+            && name.len() <= 63
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !name.starts_with('-')
+            && !name.ends_with('-');
+        if !valid_name {
+            return Err(LimitsAnnotationError::Name(name.to_owned()));
+        }
+        let limit = Bytes::parse_non_negative(quantity).map_err(|error| {
+            LimitsAnnotationError::Quantity {
+                container: name.to_owned(),
+                error,
+            }
+        })?;
+        if limit == Bytes::ZERO {
+            return Err(LimitsAnnotationError::Zero(name.to_owned()));
+        }
+        if out.insert(name.to_owned(), limit).is_some() {
+            return Err(LimitsAnnotationError::Duplicate(name.to_owned()));
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -175,5 +246,45 @@ mod tests {
         let later = now.saturating_add(Duration::from_secs(2 * 24 * 3600));
         let kept = recommend_memory_limit(&agg, &est, after.target.memory, later).expect("a limit");
         assert!(kept > limit_before, "{kept} vs {limit_before}");
+    }
+
+    #[test]
+    fn the_annotation_round_trips_and_refuses_anything_odd() {
+        let mut limits = std::collections::BTreeMap::new();
+        limits.insert("app".to_owned(), Bytes(1536 * MIB));
+        limits.insert("side-car1".to_owned(), Bytes(300_000_000));
+        let text = encode_memory_limits(&limits);
+        assert_eq!(text, "app=1536Mi,side-car1=300000000");
+        assert_eq!(parse_memory_limits(&text), Ok(limits));
+        assert_eq!(parse_memory_limits(""), Ok(Default::default()));
+        for bad in [
+            "app",
+            "app=",
+            "=1Gi",
+            "App=1Gi",
+            "app=1Gi,app=2Gi",
+            "app=-1Gi",
+            "app=0",
+            "app=1Gi;x",
+            "-app=1Gi",
+        ] {
+            assert!(parse_memory_limits(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_any_text_never_panics(s in "\\PC{0,80}") {
+            let _ = parse_memory_limits(&s);
+        }
+
+        #[test]
+        fn any_encoded_map_parses_back(
+            entries in proptest::collection::btree_map("[a-z][a-z0-9-]{0,10}[a-z0-9]", 1i64..(1 << 50), 0..5)
+        ) {
+            let limits: std::collections::BTreeMap<String, Bytes> =
+                entries.into_iter().map(|(k, v)| (k, Bytes(v))).collect();
+            proptest::prop_assert_eq!(parse_memory_limits(&encode_memory_limits(&limits)), Ok(limits));
+        }
     }
 }

@@ -6,7 +6,10 @@ mod limits;
 mod policy;
 mod steps;
 
-pub use limits::{MemoryLimitPolicy, recommend_memory_limit};
+pub use limits::{
+    LimitsAnnotationError, MEMORY_LIMITS_ANNOTATION, MemoryLimitPolicy, encode_memory_limits,
+    parse_memory_limits, recommend_memory_limit,
+};
 pub use policy::{ContainerPolicy, ControlledResources, cap_to_policy};
 pub use steps::{
     confidence, percentile, pod_minimums, round_up, with_confidence, with_margin, with_minimum,

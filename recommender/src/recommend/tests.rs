@@ -332,3 +332,55 @@ fn memory_figures_are_whole_mebibytes_with_the_default_flags_and_exact_in_upstre
         "upstream mode leaves bytes as computed: {exact:?}"
     );
 }
+
+#[test]
+fn memory_limits_only_under_from_peaks_capped_by_max_allowed_and_never_below_the_request() {
+    use tailor_core::estimate::MemoryLimitPolicy;
+    let model = fed_model(120, 250, 600 << 20);
+    let v = vpa("StatefulSet", "db", vec![]);
+    let out = compute(
+        &v,
+        &model,
+        &pods(),
+        None,
+        &RecommendConfig::default(),
+        now(),
+    );
+    assert!(out.memory_limits.is_empty(), "keep-ratio writes no limits");
+
+    let cfg = RecommendConfig {
+        estimator: EstimatorConfig {
+            memory_limit: MemoryLimitPolicy::FromPeaks {
+                percentile: 0.9,
+                margin_fraction: 0.15,
+            },
+            ..EstimatorConfig::tailor()
+        },
+        ..RecommendConfig::default()
+    };
+    let out = compute(&v, &model, &pods(), None, &cfg, now());
+    let limit = out.memory_limits["app"];
+    let target = out.containers[0].recommendation.target.memory;
+    assert!(
+        limit >= target && limit >= Bytes(600 << 20),
+        "{limit} vs {target}"
+    );
+
+    let policy = ContainerResourcePolicy {
+        container_name: Some("*".into()),
+        max_allowed: Some(BTreeMap::from([(
+            "memory".into(),
+            Quantity("500Mi".into()),
+        )])),
+        ..ContainerResourcePolicy::default()
+    };
+    let capped = compute(
+        &vpa("StatefulSet", "db", vec![policy]),
+        &model,
+        &pods(),
+        None,
+        &cfg,
+        now(),
+    );
+    assert_eq!(capped.memory_limits["app"], Bytes(500 << 20));
+}

@@ -1,11 +1,14 @@
 //! `VerticalPodAutoscaler` → the planner's [`WorkloadPolicy`] and recommendations.
 
+use std::collections::BTreeMap;
+
+use tailor_core::estimate::{MEMORY_LIMITS_ANNOTATION, parse_memory_limits};
 use tailor_core::plan::annotation::{BOOST_POLICY_ANNOTATION, parse_boost_policy};
 use tailor_core::plan::{
     BoostAmount, BoostPolicy, ContainerPolicy, ContainerRecommendation, ControlledValues,
     ResourceMask, UpdateMode, WorkloadPolicy,
 };
-use tailor_core::quantity::MilliCpu;
+use tailor_core::quantity::{Bytes, MilliCpu};
 use tailor_k8s::crd::vpa::{
     self as crd, GenericStartupBoost, StartupBoostType, VerticalPodAutoscaler,
 };
@@ -108,9 +111,32 @@ pub fn boost_policy(b: &GenericStartupBoost) -> Option<BoostPolicy> {
     })
 }
 
+/// Memory limits the recommender wrote to the VPA's annotation (`--memory-limit-policy from-peaks`). A malformed
+/// value is ignored whole (limits then keep their ratio, the upstream behaviour) and logged.
+pub fn memory_limits(vpa: &VerticalPodAutoscaler) -> BTreeMap<String, Bytes> {
+    let Some(value) = vpa
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(MEMORY_LIMITS_ANNOTATION))
+    else {
+        return BTreeMap::new();
+    };
+    parse_memory_limits(value).unwrap_or_else(|error| {
+        tracing::warn!(
+            namespace = vpa.metadata.namespace.as_deref().unwrap_or_default(),
+            name = vpa.metadata.name.as_deref().unwrap_or_default(),
+            %error,
+            "ignoring the memory-limits annotation"
+        );
+        BTreeMap::new()
+    })
+}
+
 /// The VPA's recommendation per container, if it has one.
 pub fn recommendations(vpa: &VerticalPodAutoscaler) -> Option<Vec<ContainerRecommendation>> {
     let rec = vpa.status.as_ref()?.recommendation.as_ref()?;
+    let limits = memory_limits(vpa);
     let out: Vec<ContainerRecommendation> = rec
         .container_recommendations
         .iter()
@@ -119,7 +145,7 @@ pub fn recommendations(vpa: &VerticalPodAutoscaler) -> Option<Vec<ContainerRecom
             target: values(Some(&c.target)),
             lower: values(c.lower_bound.as_ref()),
             upper: values(c.upper_bound.as_ref()),
-            memory_limit: None,
+            memory_limit: limits.get(&c.container_name).copied(),
         })
         .collect();
     (!out.is_empty()).then_some(out)

@@ -46,3 +46,35 @@ fn container_policies_and_boosts_convert() {
     let boost = policy(&v).expect("policy").boost.expect("boost");
     assert_eq!(boost.amount, BoostAmount::Quantity(MilliCpu(500)));
 }
+
+#[test]
+fn memory_limits_come_from_the_annotation_and_a_bad_one_is_ignored_whole() {
+    use tailor_core::estimate::MEMORY_LIMITS_ANNOTATION;
+    use tailor_core::quantity::Bytes;
+
+    let mut v = vpa("InPlace", "300m");
+    let recs = recommendations(&v).expect("recs");
+    assert_eq!(recs[0].memory_limit, None, "no annotation: keep the ratio");
+
+    v.metadata.annotations = Some(
+        [(
+            MEMORY_LIMITS_ANNOTATION.to_owned(),
+            "app=1Gi,other=2Gi".to_owned(),
+        )]
+        .into_iter()
+        .collect(),
+    );
+    let recs = recommendations(&v).expect("recs");
+    assert_eq!(recs[0].memory_limit, Some(Bytes(1 << 30)));
+
+    v.metadata.annotations = Some(
+        [(
+            MEMORY_LIMITS_ANNOTATION.to_owned(),
+            "app=1Gi,Bad=2Gi".to_owned(),
+        )]
+        .into_iter()
+        .collect(),
+    );
+    let recs = recommendations(&v).expect("recs");
+    assert_eq!(recs[0].memory_limit, None);
+}

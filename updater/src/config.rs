@@ -92,6 +92,14 @@ pub struct Args {
         default_value_t = false
     )]
     pub trust_kubelet_memory_check: bool,
+    /// How often to read container working sets from the metrics API (`metrics.k8s.io`, needs `pods` list
+    /// there); 0 turns it off. Without a fresh working set a memory limit is never lowered.
+    #[arg(
+        long,
+        env = "TAILOR_WORKING_SET_INTERVAL_SECONDS",
+        default_value_t = 30
+    )]
+    pub working_set_interval_seconds: u64,
     /// Hard maximum of a startup boost, in seconds.
     #[arg(long, env = "TAILOR_BOOST_MAX_SECONDS", default_value_t = 600)]
     pub boost_max_seconds: u32,

@@ -16,6 +16,7 @@ use crate::actuator::{Actuator, Applied, Target};
 use crate::metrics::{DecisionLabels, Metrics};
 use crate::pass::{self, Planned, Snapshot, UpdaterState};
 use crate::stores::Stores;
+use crate::usage::WorkingSets;
 
 /// Loop settings.
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +49,8 @@ pub struct Controller {
     sent: HashMap<String, (Timestamp, i64)>,
     /// Dry run: the last thing reported per pod, so a standing "would resize" is reported once.
     reported: HashMap<String, String>,
+    /// Container working sets (metrics API), for lowering memory limits.
+    working_sets: Option<WorkingSets>,
 }
 
 impl Controller {
@@ -66,7 +69,14 @@ impl Controller {
             config,
             sent: HashMap::new(),
             reported: HashMap::new(),
+            working_sets: None,
         }
+    }
+
+    /// Reads container working sets from `sets` on every pass.
+    pub fn with_working_sets(mut self, sets: WorkingSets) -> Self {
+        self.working_sets = Some(sets);
+        self
     }
 
     fn snapshot(&self) -> Snapshot {
@@ -77,6 +87,11 @@ impl Controller {
             limit_ranges: self.stores.limit_ranges.state(),
             quotas: self.stores.quotas.state(),
             pdbs: self.stores.pdbs.state(),
+            working_sets: self
+                .working_sets
+                .as_ref()
+                .map(WorkingSets::current)
+                .unwrap_or_default(),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod oom;
 pub mod pass;
 pub mod patch;
 pub mod stores;
+pub mod usage;
 pub mod webhook;
 
 #[cfg(test)]
@@ -72,6 +73,16 @@ pub async fn run_until(
         Arc::clone(&wake),
     );
     let webhook = spawn_webhook(&args, &stores, webhook_metrics, &shutdown);
+    let working_sets = usage::WorkingSets::default();
+    if args.working_set_interval_seconds > 0 {
+        tokio::spawn(usage::poll(
+            client.clone(),
+            args.namespace.clone(),
+            Duration::from_secs(args.working_set_interval_seconds),
+            working_sets.clone(),
+            shutdown.clone(),
+        ));
+    }
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0));
@@ -100,6 +111,7 @@ pub async fn run_until(
         "tailor-updater starting"
     );
     Controller::new(stores, actuator, metrics, state, loop_config)
+        .with_working_sets(working_sets)
         .run(wake, leadership, shutdown.clone())
         .await;
     if let Some(task) = lease_task {

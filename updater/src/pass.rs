@@ -34,6 +34,8 @@ pub struct Snapshot {
     pub limit_ranges: Vec<Arc<K8sLimitRange>>,
     pub quotas: Vec<Arc<ResourceQuota>>,
     pub pdbs: Vec<Arc<PodDisruptionBudget>>,
+    /// Container working sets from the metrics API, by `namespace/pod`.
+    pub working_sets: Arc<crate::usage::UsageMap>,
 }
 
 /// What the updater keeps between passes.
@@ -153,7 +155,9 @@ pub fn plan(
                     p.metadata.name.as_deref().unwrap_or_default()
                 )
             });
-            (Arc::clone(p), pod_view(p, key))
+            let mut view = pod_view(p, key);
+            crate::usage::apply(&mut view, &snapshot.working_sets, now);
+            (Arc::clone(p), view)
         })
         .collect();
     let scalers = autoscalers(&snapshot.vpas, state.evictions_enabled);

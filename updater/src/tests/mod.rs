@@ -8,4 +8,5 @@ mod pass;
 mod patch;
 mod pod;
 mod state;
+mod usage;
 mod vpa;

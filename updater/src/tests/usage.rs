@@ -115,3 +115,38 @@ fn memory_limits_drop_only_above_a_fresh_working_set() {
     // Stale (older than three minutes): as if unknown.
     assert_eq!(planned_limit(usage(10 * 60_000, 50 * MI)), Some(512 * MI));
 }
+
+fn arb_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<i64>().prop_map(serde_json::Value::from),
+        "[a-zA-Z0-9:.-]{0,12}".prop_map(serde_json::Value::from),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+            prop::collection::btree_map(
+                prop_oneof![
+                    Just("metadata".to_owned()),
+                    Just("name".to_owned()),
+                    Just("namespace".to_owned()),
+                    Just("timestamp".to_owned()),
+                    Just("containers".to_owned()),
+                    Just("usage".to_owned()),
+                    Just("memory".to_owned()),
+                ],
+                inner,
+                0..5
+            )
+            .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_pod_metrics_never_panic(v in arb_json()) {
+        let _ = parse_pod_metrics(v);
+    }
+}

@@ -50,6 +50,9 @@ pub struct StackOptions {
     pub workload_interval_ms: u64,
     /// Seconds a container counts as starting (its samples stay out of the steady-state histogram).
     pub startup_window_seconds: u64,
+    /// Run the recommender with memory limits apart from requests (`--memory-limit-policy from-peaks
+    /// --memory-request-from-samples`) and apply the opt-in RBAC of `deploy/recommender/memory-limits`.
+    pub memory_limits: bool,
 }
 
 impl StackOptions {
@@ -68,6 +71,7 @@ impl StackOptions {
             down_cooldown_seconds: 30,
             workload_interval_ms: 5_000,
             startup_window_seconds: 30,
+            memory_limits: false,
         }
     }
 }
@@ -130,7 +134,10 @@ impl Stack {
 
         progress("applying deploy/crds and the components' ServiceAccounts and RBAC");
         manifests::ensure_namespace(&admin, SYSTEM_NAMESPACE).await?;
-        for file in manifests::shipped_files() {
+        let optional = options
+            .memory_limits
+            .then(|| manifests::deploy_dir().join("recommender/memory-limits/rbac.yaml"));
+        for file in manifests::shipped_files().into_iter().chain(optional) {
             manifests::apply_file(&admin, &file).await?;
         }
         wait_for_vpa_api(&admin).await?;
@@ -235,7 +242,21 @@ impl Stack {
                 "--checkpoint-interval-seconds=30".to_owned(),
                 "--log-format=text".to_owned(),
                 "--log-level=info".to_owned(),
-            ],
+            ]
+            .into_iter()
+            .chain(
+                options
+                    .memory_limits
+                    .then(|| {
+                        [
+                            "--memory-limit-policy=from-peaks".to_owned(),
+                            "--memory-request-from-samples".to_owned(),
+                        ]
+                    })
+                    .into_iter()
+                    .flatten(),
+            )
+            .collect(),
             kubeconfig,
         })
     }

@@ -45,7 +45,7 @@ async fn oom_kills_are_resized_within_seconds() -> Result<()> {
     let client = cp.admin_client().await?;
     let _sim = Sim::start(&cp, &["sim-o1", "sim-o2"], "4", "8Gi").await?;
     install_vpa_crd(&client).await?;
-    let _updater = start_updater(&client, &[])?;
+    let updater = start_updater(&client, &[])?;
 
     // Poll every 50 ms, so both moments are seen the same way (to within one poll).
     let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
@@ -120,6 +120,36 @@ async fn oom_kills_are_resized_within_seconds() -> Result<()> {
             spec_value(p, "limits", "memory")
         );
         ensure!(p.status.as_ref().and_then(|s| s.qos_class.as_deref()) == Some("Burstable"));
+    }
+
+    // An updater restart forgets nothing: the OOM kills are still within the OOM window and the
+    // recommendation is still the stale 64Mi, yet the new process neither bumps again nor sizes the pods back
+    // down, because what it knew is on the pods (tailor.dev/resize-state: OOM handled, OOM floor).
+    drop(updater);
+    let generations = |ps: &[Pod]| {
+        let mut g: Vec<(String, Option<i64>)> = ps
+            .iter()
+            .map(|p| {
+                (
+                    p.metadata.name.clone().unwrap_or_default(),
+                    p.metadata.generation,
+                )
+            })
+            .collect();
+        g.sort();
+        g
+    };
+    let api: Api<Pod> = Api::namespaced(client.clone(), NS);
+    let lp = ListParams::default().labels("app=oom");
+    let before = generations(&api.list(&lp).await?.items);
+    let _updater = start_updater(&client, &[])?;
+    for _ in 0..32 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let after = generations(&api.list(&lp).await?.items);
+        ensure!(
+            after == before,
+            "resized after the restart: {before:?} -> {after:?}"
+        );
     }
     Ok(())
 }

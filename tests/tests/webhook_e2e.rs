@@ -49,27 +49,25 @@ fn serving_cert() -> Result<(String, String, String)> {
     Ok((ca_cert.pem(), cert.pem(), key.serialize_pem()))
 }
 
-/// The configuration `deploy/updater/webhook` installs, pointed at a URL instead of a Service.
+/// The configuration `deploy/updater/webhook` installs (read from that file, so its selectors and policies are
+/// what is tested), pointed at a URL instead of the in-cluster Service.
 fn webhook_config(url: &str, ca_pem: &str) -> Result<MutatingWebhookConfiguration> {
-    let mut config: MutatingWebhookConfiguration = serde_json::from_value(json!({
-        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
-        "metadata": {"name": WEBHOOK_NAME},
-        "webhooks": [{
-            "name": "pods.updater.tailor.dev",
-            "admissionReviewVersions": ["v1"],
-            "clientConfig": {"url": url},
-            "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"], "scope": "Namespaced"}],
-            "namespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system", "tailor-system"]}]},
-            "objectSelector": {"matchExpressions": [{"key": "tailor.dev/webhook", "operator": "NotIn", "values": ["skip"]}]},
-            "failurePolicy": "Ignore",
-            "sideEffects": "None",
-            "timeoutSeconds": 5,
-            "reinvocationPolicy": "IfNeeded"
-        }]
-    }))?;
-    if let Some(w) = config.webhooks.as_mut().and_then(|w| w.first_mut()) {
-        w.client_config.ca_bundle = Some(ByteString(ca_pem.as_bytes().to_vec()));
-    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../deploy/updater/webhook/mutatingwebhookconfiguration.yaml");
+    let mut config: MutatingWebhookConfiguration =
+        serde_yaml::from_str(&std::fs::read_to_string(&path)?)
+            .with_context(|| path.display().to_string())?;
+    config.metadata.name = Some(WEBHOOK_NAME.to_owned());
+    config.metadata.annotations = None;
+    let webhook = config
+        .webhooks
+        .as_mut()
+        .and_then(|w| w.first_mut())
+        .context("one webhook")?;
+    ensure!(webhook.failure_policy.as_deref() == Some("Ignore"));
+    webhook.client_config.service = None;
+    webhook.client_config.url = Some(url.to_owned());
+    webhook.client_config.ca_bundle = Some(ByteString(ca_pem.as_bytes().to_vec()));
     Ok(config)
 }
 

@@ -1,6 +1,7 @@
 //! What a review reads from the updater's reflector stores: the pod's workload (through the shared owner
 //! walk), the VPA that targets it, and the namespace's LimitRange and quota. Nothing here calls the API.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,7 @@ use kube::runtime::watcher;
 use tailor_k8s::crd::vpa::VerticalPodAutoscaler;
 use tailor_k8s::owner::{OwnerError, OwnerStores, WorkloadRef, resolve_workload};
 
-use crate::convert::cluster::{limit_range, quota_room, target_key};
+use crate::convert::cluster::{limit_range, quota_room};
 use crate::stores::Stores;
 
 use super::mutate::Namespace;
@@ -108,27 +109,34 @@ impl ClusterView {
 
     /// The VPA that targets `workload`: the earliest created, as the control loop and the upstream VPA pick.
     pub fn vpa_for(&self, workload: &WorkloadRef) -> Option<Arc<VerticalPodAutoscaler>> {
-        let key = target_key(&workload.namespace, &workload.kind, &workload.name);
-        self.vpas
-            .state()
-            .into_iter()
-            .filter(|v| {
-                v.metadata.namespace.as_deref() == Some(workload.namespace.as_str())
-                    && target_key(
-                        &workload.namespace,
-                        &v.spec.target_ref.kind,
-                        &v.spec.target_ref.name,
-                    ) == key
-            })
-            .min_by_key(|v| {
-                (
+        let targets = |v: &VerticalPodAutoscaler| {
+            v.spec.target_ref.name == workload.name
+                && v.spec.target_ref.kind == workload.kind
+                && v.metadata.namespace.as_deref() == Some(workload.namespace.as_str())
+        };
+        // One scan that copies nothing settles which VPA wins (most pods have none); a second, stopping at the
+        // winner, hands it out.
+        let best: RefCell<Option<(Option<i64>, String)>> = RefCell::new(None);
+        // The predicate never matches: `find` is only the copy-free way to visit every VPA.
+        let _never = self.vpas.find(|v| {
+            if targets(v) {
+                let key = (
                     v.metadata
                         .creation_timestamp
                         .as_ref()
                         .map(|t| t.0.as_millisecond()),
-                    v.metadata.name.clone(),
-                )
-            })
+                    v.metadata.name.clone().unwrap_or_default(),
+                );
+                let mut best = best.borrow_mut();
+                if best.as_ref().is_none_or(|b| key < *b) {
+                    *best = Some(key);
+                }
+            }
+            false
+        });
+        let (_, name) = best.into_inner()?;
+        self.vpas
+            .find(|v| targets(v) && v.metadata.name.as_deref() == Some(name.as_str()))
     }
 
     /// The namespace's merged LimitRange and free quota.

@@ -2,7 +2,10 @@
 //! any key order, with unknown keys, parse back to the values written.
 
 use proptest::prelude::*;
-use tailor_node_agent::cgroup::parse::{parse_cpu_max, parse_max_or_u64, parse_single_u64};
+use tailor_node_agent::cgroup::parse::{
+    parse_cpu_max, parse_cpu_max_bytes, parse_max_or_u64, parse_max_or_u64_bytes, parse_single_u64,
+    parse_single_u64_bytes,
+};
 use tailor_node_agent::cgroup::stats::{CpuStat, MemoryEvents, MemoryStat, Pressure};
 
 fn hundredths(h: u32) -> String {
@@ -21,6 +24,36 @@ proptest! {
         let _ = parse_cpu_max(&s);
         let _ = parse_single_u64("memory.current", &s);
         let _ = parse_max_or_u64("memory.max", &s);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(b in prop::collection::vec(any::<u8>(), 0..512)) {
+        let _ = CpuStat::parse_bytes(&b);
+        let _ = MemoryStat::parse_bytes(&b);
+        let _ = MemoryEvents::parse_bytes(&b);
+        let _ = Pressure::parse_bytes(&b);
+        let _ = parse_cpu_max_bytes(&b);
+        let _ = parse_single_u64_bytes("memory.current", &b);
+        let _ = parse_max_or_u64_bytes("memory.max", &b);
+    }
+
+    /// The byte parsers (the sampler's path) and the text parsers agree on every text input, valid or not.
+    #[test]
+    fn byte_and_text_parsers_agree(
+        lines in prop::collection::vec(("[a-z_]{0,14}", "[ =.0-9a-z-]{0,24}"), 0..12),
+        known in prop::collection::vec((0usize..8, any::<u64>()), 0..8),
+    ) {
+        let keys = ["usage_usec", "nr_periods", "anon", "file", "inactive_file", "oom_kill", "some", "full"];
+        let mut s: String = lines.iter().map(|(k, v)| format!("{k} {v}\n")).collect();
+        for (k, v) in &known {
+            s.push_str(&format!("{} {v}\n", keys[*k]));
+        }
+        let b = s.as_bytes();
+        prop_assert_eq!(CpuStat::parse(&s), CpuStat::parse_bytes(b));
+        prop_assert_eq!(MemoryStat::parse(&s), MemoryStat::parse_bytes(b));
+        prop_assert_eq!(MemoryEvents::parse(&s), MemoryEvents::parse_bytes(b));
+        prop_assert_eq!(Pressure::parse(&s), Pressure::parse_bytes(b));
+        prop_assert_eq!(parse_cpu_max(&s), parse_cpu_max_bytes(b));
     }
 
     #[test]

@@ -142,7 +142,7 @@ pub async fn serve(
     let (Some(cert), Some(key)) = (&args.webhook_tls_cert, &args.webhook_tls_key) else {
         return Err(WebhookError::MissingTls);
     };
-    let tls = tailor_k8s::tls::server_config(cert, key)?;
+    let tls = tailor_k8s::tls::reloading_server_config(cert, key)?;
     let tcp = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| WebhookError::Bind { addr, source })?;

@@ -12,9 +12,10 @@ use std::time::Duration;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use tailor_core::report::{NodeReport, REPORT_VERSION, ReportKind};
 use tailor_core::time::Timestamp;
+use tailor_recommender::args::Args;
 use tailor_recommender::ingest::apply::apply;
 use tailor_recommender::model::ModelOptions;
-use tailor_recommender::recommend::{RecommendConfig, compute};
+use tailor_recommender::recommend::compute;
 use tailor_recommender::state::Shared;
 
 const WORKLOADS: usize = 20_000;
@@ -25,7 +26,10 @@ fn bench(c: &mut Criterion) {
     let model = fixture::model(WORKLOADS, CONTAINERS, STEPS);
     let pods = fixture::pods(WORKLOADS, CONTAINERS, 500);
     let vpas = fixture::vpas(WORKLOADS);
-    let cfg = RecommendConfig::default();
+    // What the binary runs with its default flags (Tailor's settings, 1 MiB memory rounding included).
+    let cfg = Args::parse_from_iter(["tailor-recommender", "--insecure-http"])
+        .expect("default flags")
+        .recommend_config();
     let now = Timestamp::from_unix_millis(fixture::T0 + 3_600_000);
 
     let mut group = c.benchmark_group("scale_100k");

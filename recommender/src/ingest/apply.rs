@@ -84,6 +84,9 @@ pub fn apply(shared: &Shared, report: &NodeReport, now: Timestamp) -> Result<App
             continue;
         }
         applied.containers += 1;
+        if c.memory.oom_kills == 0 {
+            continue;
+        }
         let missing = shared.ooms().periodic(
             &oom_key(&c.container),
             c.interval_start_ms,

@@ -17,6 +17,7 @@ async fn main() -> anyhow::Result<()> {
             .init(),
         LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
     }
+    raise_open_files_limit();
     let client = if args.standalone {
         None
     } else {
@@ -42,5 +43,21 @@ async fn wait_for_signal() {
     tokio::select! {
         () = term => {}
         _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit: keeping cgroup files open takes about ten descriptors
+/// per container, more than the common soft limit of 1024 allows on a full node. Failure only means some
+/// containers are read by re-opening their files.
+fn raise_open_files_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        let before = limit.current;
+        limit.current = limit.maximum;
+        match setrlimit(Resource::Nofile, limit) {
+            Ok(()) => tracing::debug!(?before, now = ?limit.current, "raised the open files limit"),
+            Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit"),
+        }
     }
 }

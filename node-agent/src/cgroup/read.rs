@@ -197,15 +197,28 @@ impl CgroupFiles {
             FileMode::Reopen => Handles::Reopen(dirfd),
             FileMode::KeepOpen => {
                 let mut files: [Option<OwnedFd>; 9] = Default::default();
+                let mut out_of_descriptors = false;
                 for (i, slot) in files.iter_mut().enumerate() {
                     match open_in(&dirfd, i) {
                         Ok(f) => *slot = Some(f),
                         Err(e) if vanished(e) && !REQUIRED[i] => absent[i] = true,
                         Err(e) if vanished(e) => return Err(ReadError::Vanished),
+                        // Nine descriptors per container can exceed a low RLIMIT_NOFILE on a busy node: this
+                        // container is read by re-opening instead, which needs one.
+                        Err(Errno::MFILE | Errno::NFILE) => {
+                            out_of_descriptors = true;
+                            break;
+                        }
                         Err(e) => return Err(io_error(NAMES[i], e)),
                     }
                 }
-                Handles::KeepOpen(files)
+                if out_of_descriptors {
+                    tracing::debug!(dir = %dir.display(), "out of file descriptors; re-opening this cgroup's files");
+                    absent = [false; 9];
+                    Handles::Reopen(dirfd)
+                } else {
+                    Handles::KeepOpen(files)
+                }
             }
         };
         Ok(Self {

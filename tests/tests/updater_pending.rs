@@ -309,3 +309,113 @@ async fn infeasible_is_not_retried_even_across_an_updater_restart() -> Result<()
     .await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn deferred_past_the_bound_falls_back_to_eviction_in_in_place_or_recreate() -> Result<()> {
+    let cp = ControlPlane::start().await?;
+    let client = cp.admin_client().await?;
+    let _sim = Sim::start_with(&cp, &["sim-p3"], "2", "4Gi", &["--resize-hold-cpu=1"]).await?;
+    install_vpa_crd(&client).await?;
+    let res = json!({"requests": {"cpu": "400m", "memory": "64Mi"}, "limits": {"cpu": "800m", "memory": "128Mi"}});
+    create_deployment(
+        &client,
+        deployment("evict", 2, res, "NotRequired", WORKLOAD)?,
+    )
+    .await?;
+    ready_pods(&client, "evict", 2).await?;
+    create_vpa(
+        &client,
+        "evict",
+        "evict",
+        "InPlaceOrRecreate",
+        rec(("700m", "64Mi"), ("650m", "50Mi"), ("800m", "100Mi")),
+    )
+    .await?;
+    let admin = free_addr()?;
+    let _updater = start_updater_at(
+        &client,
+        admin,
+        // Tokens refill within the bound, so the eviction is not also rate limited.
+        &[
+            "--deferred-timeout-seconds=4",
+            "--enable-eviction",
+            "--workload-interval-ms=1000",
+        ],
+    )?;
+    let original: Vec<String> = list(&client, "evict")
+        .await?
+        .iter()
+        .filter_map(|p| p.metadata.name.clone())
+        .collect();
+    wait_for("a resize Deferred", Duration::from_secs(30), || {
+        let client = client.clone();
+        async move {
+            let ps = list(&client, "evict").await?;
+            Ok(ps
+                .iter()
+                .any(|p| {
+                    condition(p, "PodResizePending").and_then(|c| c.reason.as_deref())
+                        == Some("Deferred")
+                })
+                .then_some(()))
+        }
+    })
+    .await?;
+    let deferred_seen = Instant::now();
+    // One pod is evicted (one disruption per workload at a time); the other is put back in place.
+    let evicted = wait_for(
+        "an eviction after the bound",
+        Duration::from_secs(9),
+        || {
+            let client = client.clone();
+            async move {
+                let e = events(&client, "EvictedByTailor").await?;
+                Ok((!e.is_empty()).then_some(e))
+            }
+        },
+    )
+    .await?;
+    let waited = deferred_seen.elapsed();
+    ensure!(
+        waited >= Duration::from_secs(3),
+        "evicted after {waited:?}, before the bound"
+    );
+    ensure!(
+        evicted.len() == 1
+            && original.contains(&evicted[0].0)
+            && evicted[0].1.contains("deferred_timeout"),
+        "evictions {evicted:?}"
+    );
+    let evictions = metric(
+        admin,
+        r#"tailor_updater_actions_total{action="evict",outcome="applied"}"#,
+    )
+    .await?;
+    ensure!(evictions == 1.0, "{evictions} evictions");
+    let kept: Vec<String> = original
+        .iter()
+        .filter(|n| **n != evicted[0].0)
+        .cloned()
+        .collect();
+    wait_for(
+        "the other pod reverted in place",
+        Duration::from_secs(10),
+        || {
+            let (client, kept) = (client.clone(), kept.clone());
+            async move {
+                let ps = list(&client, "evict").await?;
+                Ok(ps
+                    .iter()
+                    .any(|p| {
+                        p.metadata.name.as_ref() == kept.first()
+                            && cpu_request(p) == "400m"
+                            && condition(p, "PodResizePending").is_none()
+                    })
+                    .then_some(()))
+            }
+        },
+    )
+    .await?;
+    eprintln!("Deferred -> evicted in {waited:?} (bound 4s)");
+    Ok(())
+}

@@ -368,7 +368,11 @@ impl<'a> PassState<'a> {
                     .eviction
                     .get(&pod.workload)
                     .is_none_or(|rules| rules.admits(pod, input.recommendation));
-                if input.policy.mode.may_evict() && admitted && self.budget(input).is_ok() {
+                // Only if the eviction can happen now: waiting for a rate-limit token would leave the failed
+                // resize parked (a Deferred one holding node capacity) past its bound.
+                let now_ok = self.rate.check(&pod.workload, true, self.now).is_ok();
+                if input.policy.mode.may_evict() && admitted && now_ok && self.budget(input).is_ok()
+                {
                     return self.evict(input, EvictReason::Failed(reason), None);
                 }
                 self.follow_up(input, *fallback)

@@ -510,3 +510,30 @@ fn a_deferred_shrink_never_asks_for_more_than_the_pending_resize() {
     let after = cpu_req(&plan.containers[0].after).expect("cpu");
     assert!(after <= 2000, "{d:?}");
 }
+
+#[test]
+fn a_failed_resize_is_put_back_at_once_when_the_eviction_would_have_to_wait_for_a_token() {
+    let (mut p, memory) = pending_pod();
+    p.pending = pending(PendingReason::Deferred, NOW - 6 * 60_000);
+    let mut w = World::new().with_node(node(4000, 8192, 5000, 1024));
+    // The workload's only token was just used.
+    w.rate = RateLimits::new(TokenBucket::unlimited(), 1, 60_000);
+    w.rate.take("ns/Deployment/w", true, at(NOW));
+    let d = w.plan_at(
+        &p,
+        &RECS(),
+        &policy(UpdateMode::InPlaceOrRecreate),
+        &memory,
+        NOW,
+    );
+    assert!(
+        matches!(
+            d,
+            Decision::Revert {
+                reason: FailureReason::DeferredTimeout,
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+}

@@ -12,12 +12,13 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::Store;
-use kube::runtime::{WatchStreamExt, reflector, watcher};
-use kube::{Api, Client, Resource};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client};
 use tailor_core::estimate::Resources;
 use tailor_k8s::admin::{Readiness, ReadinessHandle};
 use tailor_k8s::crd::vpa::VerticalPodAutoscaler;
 use tailor_k8s::owner::{OwnerLookup, OwnerStores};
+use tailor_k8s::watch::spawn_reflector;
 use tailor_k8s::quantity::parse_resources;
 use tokio_util::sync::CancellationToken;
 
@@ -63,36 +64,6 @@ impl Stores {
     }
 }
 
-fn spawn_reflector<K, S>(
-    name: &'static str,
-    stream: S,
-    ready: ReadinessHandle,
-    shutdown: CancellationToken,
-) -> Store<K>
-where
-    K: Resource + Clone + Debug + Send + Sync + 'static,
-    K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
-    S: Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
-{
-    let (store, writer) = reflector::store();
-    let mut events = Box::pin(stream.default_backoff().reflect(writer));
-    tokio::spawn(async move {
-        loop {
-            let event = tokio::select! {
-                () = shutdown.cancelled() => break,
-                event = events.next() => event,
-            };
-            match event {
-                Some(Ok(watcher::Event::InitDone)) => ready.set_ready(),
-                Some(Ok(_)) => {}
-                Some(Err(error)) => tracing::warn!(watch = name, %error, "watch error; retrying"),
-                None => break,
-            }
-        }
-    });
-    store
-}
-
 /// Starts every watch. Pods feed `shared`'s pod index (and resolve owners through the returned stores).
 pub fn start(
     client: &Client,
@@ -109,24 +80,28 @@ pub fn start(
         ),
         readiness.handle("replicasets"),
         shutdown.clone(),
+        None,
     );
     let jobs = spawn_reflector(
         "jobs",
         watcher(Api::<PartialObjectMeta<Job>>::all(client.clone()), cfg()),
         readiness.handle("jobs"),
         shutdown.clone(),
+        None,
     );
     let vpas = spawn_reflector(
         "vpas",
         watcher(Api::<VerticalPodAutoscaler>::all(client.clone()), cfg()),
         readiness.handle("vpas"),
         shutdown.clone(),
+        None,
     );
     let nodes = spawn_reflector(
         "nodes",
         watcher(Api::<Node>::all(client.clone()), cfg()),
         readiness.handle("nodes"),
         shutdown.clone(),
+        None,
     );
     let stores = Stores {
         vpas,

@@ -4,19 +4,20 @@
 use std::fmt::Debug;
 use std::sync::Arc;
 
-use futures::{Stream, StreamExt};
+
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{LimitRange, Node, Pod, ResourceQuota};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::Store;
-use kube::runtime::{WatchStreamExt, reflector, watcher};
+use kube::runtime::watcher;
 use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 use tailor_k8s::admin::Readiness;
 use tailor_k8s::crd::vpa::VerticalPodAutoscaler;
 use tailor_k8s::owner::{OwnerLookup, OwnerStores};
+use tailor_k8s::watch::{OnApply, spawn_reflector};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -52,53 +53,6 @@ impl OwnerLookup for Stores {
     }
 }
 
-/// A callback run for every object a watch applies.
-type OnApply<K> = Arc<dyn Fn(&K) + Send + Sync>;
-
-fn spawn_reflector<K, S>(
-    name: &'static str,
-    stream: S,
-    readiness: &Readiness,
-    shutdown: CancellationToken,
-    on_apply: Option<OnApply<K>>,
-) -> Store<K>
-where
-    K: Resource + Clone + Debug + Send + Sync + 'static,
-    K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
-    S: Stream<Item = Result<kube::runtime::watcher::Event<K>, kube::runtime::watcher::Error>>
-        + Send
-        + 'static,
-{
-    let (store, writer) = reflector::store();
-    let handle = readiness.handle(format!("watch {name}"));
-    let ready_store = store.clone();
-    tokio::spawn(async move {
-        if ready_store.wait_until_ready().await.is_ok() {
-            handle.set_ready();
-            tracing::info!(watch = name, "synced");
-        }
-    });
-    tokio::spawn(async move {
-        let events = reflector(writer, stream.default_backoff()).applied_objects();
-        futures::pin_mut!(events);
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                next = events.next() => match next {
-                    Some(Ok(obj)) => {
-                        if let Some(f) = &on_apply {
-                            f(&obj);
-                        }
-                    }
-                    Some(Err(error)) => tracing::warn!(watch = name, %error, "watch error; retrying"),
-                    None => break,
-                },
-            }
-        }
-    });
-    store
-}
-
 fn all<K>(client: &Client, namespace: Option<&str>) -> Api<K>
 where
     K: Resource<Scope = k8s_openapi::NamespaceResourceScope> + DeserializeOwned,
@@ -129,60 +83,60 @@ impl Stores {
             pods: spawn_reflector(
                 "pods",
                 watcher(all::<Pod>(client, namespace), cfg.clone()),
-                readiness,
+                readiness.handle("watch pods"),
                 shutdown.clone(),
                 Some(on_pod),
             ),
             vpas: spawn_reflector(
                 "verticalpodautoscalers",
                 watcher(all::<VerticalPodAutoscaler>(client, namespace), cfg.clone()),
-                readiness,
+                readiness.handle("watch verticalpodautoscalers"),
                 shutdown.clone(),
                 None,
             ),
             nodes: spawn_reflector(
                 "nodes",
                 watcher(Api::<Node>::all(client.clone()), cfg.clone()),
-                readiness,
+                readiness.handle("watch nodes"),
                 shutdown.clone(),
                 None,
             ),
             limit_ranges: spawn_reflector(
                 "limitranges",
                 watcher(all::<LimitRange>(client, namespace), cfg.clone()),
-                readiness,
+                readiness.handle("watch limitranges"),
                 shutdown.clone(),
                 None,
             ),
             quotas: spawn_reflector(
                 "resourcequotas",
                 watcher(all::<ResourceQuota>(client, namespace), cfg.clone()),
-                readiness,
+                readiness.handle("watch resourcequotas"),
                 shutdown.clone(),
                 None,
             ),
             pdbs: spawn_reflector(
                 "poddisruptionbudgets",
                 watcher(all::<PodDisruptionBudget>(client, namespace), cfg.clone()),
-                readiness,
+                readiness.handle("watch poddisruptionbudgets"),
                 shutdown.clone(),
                 None,
             ),
             owners: OwnerStores {
                 replica_sets: spawn_reflector(
-                    "replicasets",
+                "replicasets",
                     watcher(
                         all::<PartialObjectMeta<ReplicaSet>>(client, namespace),
                         cfg.clone(),
                     ),
-                    readiness,
+                    readiness.handle("watch replicasets"),
                     shutdown.clone(),
                     None,
                 ),
                 jobs: spawn_reflector(
-                    "jobs",
+                "jobs",
                     watcher(all::<PartialObjectMeta<Job>>(client, namespace), cfg),
-                    readiness,
+                    readiness.handle("watch jobs"),
                     shutdown.clone(),
                     None,
                 ),

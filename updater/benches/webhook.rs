@@ -75,6 +75,7 @@ fn state() -> WebhookState {
         config: PlannerConfig::default(),
         owner_wait: Duration::ZERO,
         metrics: WebhookMetrics::register(&mut registry),
+        dry_run: false,
     }
 }
 

@@ -141,6 +141,7 @@ fn spawn_webhook(
         config: args.planner_config(),
         owner_wait: args.webhook.owner_wait(),
         metrics,
+        dry_run: args.dry_run,
     });
     let (webhook_args, shutdown) = (args.webhook.clone(), shutdown.clone());
     Some(tokio::spawn(async move {

@@ -9,7 +9,7 @@ use prometheus_client::registry::Registry;
 /// How a review ended and why (both bounded: the outcome is one of three, the reason a fixed enum).
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReviewLabels {
-    /// `mutated`, `unchanged` or `error` (an unreadable review, let through).
+    /// `mutated`, `would_mutate` (dry run), `unchanged` or `error` (an unreadable review, let through).
     pub outcome: &'static str,
     pub reason: &'static str,
 }

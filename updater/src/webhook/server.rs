@@ -29,6 +29,8 @@ pub struct WebhookState {
     /// Longest wait for the owner watches (see [`ClusterView::workload`]).
     pub owner_wait: Duration,
     pub metrics: WebhookMetrics,
+    /// `--dry-run`: decide and report (log, `outcome="would_mutate"`), but let every pod through unchanged.
+    pub dry_run: bool,
 }
 
 /// Why the webhook could not start.
@@ -83,6 +85,11 @@ pub async fn review(state: &WebhookState, body: &[u8]) -> AdmissionReview<Dynami
             let outcome = decide(state, &request).await;
             let ns = request.namespace.as_deref().unwrap_or_default();
             match outcome {
+                Outcome::Mutated(m) if state.dry_run => {
+                    tracing::info!(namespace = ns, pod = %request.name, changes = %m.summary, "dry run: would size a new pod");
+                    state.metrics.record("would_mutate", "recommendation");
+                    allow(&request)
+                }
                 Outcome::Mutated(m) => {
                     tracing::info!(namespace = ns, pod = %request.name, changes = %m.summary, "sizing a new pod");
                     state.metrics.record("mutated", "recommendation");

@@ -345,12 +345,19 @@ fn replica_set() -> kube::core::PartialObjectMeta<k8s_openapi::api::apps::v1::Re
 }
 
 fn state(vpas: Vec<VerticalPodAutoscaler>) -> WebhookState {
-    let mut registry = prometheus_client::registry::Registry::default();
+    state_with(vpas, &mut prometheus_client::registry::Registry::default())
+}
+
+fn state_with(
+    vpas: Vec<VerticalPodAutoscaler>,
+    registry: &mut prometheus_client::registry::Registry,
+) -> WebhookState {
     WebhookState {
         cluster: ClusterView::from_objects(vpas, vec![], vec![], vec![replica_set()]),
         config: PlannerConfig::default(),
         owner_wait: Duration::from_millis(50),
-        metrics: WebhookMetrics::register(&mut registry),
+        metrics: WebhookMetrics::register(registry),
+        dry_run: false,
     }
 }
 
@@ -407,6 +414,37 @@ fn a_review_for_a_covered_pod_comes_back_allowed_with_a_json_patch() {
         pod["spec"]["containers"][0]["resources"]["requests"]["cpu"],
         "250m"
     );
+}
+
+#[test]
+fn a_dry_run_decides_and_counts_but_patches_nothing() {
+    let mut registry = prometheus_client::registry::Registry::default();
+    let mut s = state_with(
+        vec![vpa(
+            "Initial",
+            json!([]),
+            json!([rec("app", "250m", "128Mi")]),
+        )],
+        &mut registry,
+    );
+    s.dry_run = true;
+    let out = answer(
+        &s,
+        &review_json("u-5", pod_json(vec![container("app", burstable())])),
+    );
+    assert_eq!(out["response"]["allowed"], true);
+    assert!(out["response"].get("patch").is_none());
+    s.dry_run = false;
+    let _ = answer(&s, &b"{"[..]);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).expect("encode");
+    for line in [
+        r#"tailor_updater_webhook_reviews_total{outcome="would_mutate",reason="recommendation"} 1"#,
+        r#"tailor_updater_webhook_reviews_total{outcome="error",reason="unreadable"} 1"#,
+        "tailor_updater_webhook_review_duration_seconds_count 2",
+    ] {
+        assert!(text.contains(line), "{line} missing from\n{text}");
+    }
 }
 
 #[test]

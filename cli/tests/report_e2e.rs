@@ -5,25 +5,27 @@
 //! client, and by running the built `tailor` binary with `KUBECONFIG` set to the harness's admin kubeconfig
 //! (JSON, CSV and table). Both must show the same numbers.
 //!
-//! The harness helpers are the tailor-tests e2e helpers themselves (included, not copied); this test lives in
-//! the CLI crate because only here does Cargo hand a test the path of the `tailor` binary it built.
+//! The simulated kubelet is started with the tailor-tests e2e helper itself (`sim_common.rs`, included, not
+//! copied). This test lives in the CLI crate because only here does Cargo hand a test the path of the `tailor`
+//! binary it built.
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
 #[path = "../../tests/tests/sim_common.rs"]
 mod sim_common;
-#[path = "../../tests/tests/updater_common.rs"]
-mod updater_common;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
+use fixtures::{NS, oom_killed, pods_where, ready, vpa_crd, vpa_with_recommendation, workload};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, PostParams};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sim_common::Sim;
+use sim_common::{Sim, eventually};
 use tailor_cli::fetch::Scope;
 use tailor_cli::report::{Flag, Report, Row};
 use tailor_core::model::{AggregateConfig, AggregateState, OomFloor, WorkloadKey, WorkloadKind};
@@ -31,26 +33,8 @@ use tailor_core::quantity::{Bytes, MilliCpu};
 use tailor_core::time::Timestamp;
 use tailor_recommender::checkpoint::{FORMAT_VERSION, LABEL, StoredContainer, configmap_name};
 use tailor_tests::ControlPlane;
-use updater_common::{
-    NS, create_deployment, create_vpa, deployment, install_vpa_crd, ready_pods, rec, wait_for,
-};
 
 const CHECKPOINT_NS: &str = "tailor-system";
-
-fn oom_killed(p: &Pod) -> bool {
-    p.status
-        .as_ref()
-        .and_then(|s| s.container_statuses.as_ref())
-        .is_some_and(|cs| {
-            cs.iter().any(|c| {
-                [c.state.as_ref(), c.last_state.as_ref()]
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|s| s.terminated.as_ref())
-                    .any(|t| t.reason.as_deref() == Some("OOMKilled"))
-            })
-        })
-}
 
 /// Tailor's checkpoint ConfigMap for `workload`/`app`, in the recommender's own format, with an OOM floor.
 async fn write_checkpoint(
@@ -120,31 +104,31 @@ async fn report_shows_recommendations_savings_and_oom_risks() -> Result<()> {
     let cp = ControlPlane::start().await?;
     let client = cp.admin_client().await?;
     let _sim = Sim::start(&cp, &["sim-report"], "8", "16Gi").await?;
-    install_vpa_crd(&client).await?;
+    vpa_crd(&client).await?;
 
     // Over-provisioned: 2 × (500m, 128Mi) requested, the VPA recommends 120m and 100Mi.
     let web = json!({"requests": {"cpu": "500m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "256Mi"}});
     let constant = r#"{"kind":"constant","cpu":"100m","memory":"64Mi"}"#;
-    create_deployment(&client, deployment("web", 2, web, "NotRequired", constant)?).await?;
-    create_vpa(
+    workload(&client, "web", 2, web, constant).await?;
+    vpa_with_recommendation(
         &client,
         "web",
-        "web",
-        "Off",
-        rec(("120m", "100Mi"), ("60m", "80Mi"), ("300m", "200Mi")),
+        ("120m", "100Mi"),
+        ("60m", "80Mi"),
+        ("300m", "200Mi"),
     )
     .await?;
 
     // Under-provisioned: uses 200Mi against a 128Mi limit, so the kubelet OOM-kills it; the VPA says 300Mi.
     let oom = json!({"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}});
     let hungry = r#"{"kind":"constant","cpu":"50m","memory":"200Mi"}"#;
-    create_deployment(&client, deployment("oom", 1, oom, "NotRequired", hungry)?).await?;
-    create_vpa(
+    workload(&client, "oom", 1, oom, hungry).await?;
+    vpa_with_recommendation(
         &client,
         "oom",
-        "oom",
-        "Off",
-        rec(("100m", "300Mi"), ("50m", "200Mi"), ("200m", "400Mi")),
+        ("100m", "300Mi"),
+        ("50m", "200Mi"),
+        ("200m", "400Mi"),
     )
     .await?;
     let floor = OomFloor {
@@ -158,16 +142,8 @@ async fn report_shows_recommendations_savings_and_oom_risks() -> Result<()> {
     )
     .await?;
 
-    ready_pods(&client, "web", 2).await?;
-    let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
-    wait_for("the oom pod OOM-killed", Duration::from_secs(90), || {
-        let pods = pods.clone();
-        async move {
-            let list = pods.list(&ListParams::default().labels("app=oom")).await?;
-            Ok(list.items.iter().any(oom_killed).then_some(()))
-        }
-    })
-    .await?;
+    pods_where(&client, "web", 2, ready).await?;
+    pods_where(&client, "oom", 1, oom_killed).await?;
 
     // 1. The library, with the harness's client.
     let report = tailor_cli::run::report(
@@ -349,7 +325,7 @@ async fn least_privilege(cp: &ControlPlane, admin: &kube::Client) -> Result<()> 
             .filter_map(|f| f["flag"].as_str().map(str::to_owned))
             .collect()
     };
-    let without = wait_for(
+    let without = eventually(
         "report as the ClusterRole-only reader",
         Duration::from_secs(20),
         || {
@@ -387,7 +363,7 @@ async fn least_privilege(cp: &ControlPlane, admin: &kube::Client) -> Result<()> 
     Api::<RoleBinding>::namespaced(admin.clone(), CHECKPOINT_NS)
         .create(&PostParams::default(), &binding)
         .await?;
-    wait_for(
+    eventually(
         "report with checkpoints as the reader",
         Duration::from_secs(20),
         || {

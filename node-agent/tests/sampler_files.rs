@@ -357,3 +357,37 @@ fn slow_files_are_read_on_their_cadence_and_fast_files_every_time() {
         "PSI totals catch up in one delta"
     );
 }
+
+#[test]
+fn files_replaced_by_rename_are_read_anew_in_reopen_mode() {
+    // Writers that replace files by rename (the simulated kubelet) leave kept descriptors on the old inode;
+    // re-open mode notices (link count 0) and reads the file now under the name.
+    let fx = setup(1, &FixtureStats::default());
+    let mut s = sampler(FileMode::Reopen);
+    s.sync(fx.targets.clone(), T0);
+    s.sweep(T0, 0);
+    let staged = tempfile::tempdir_in(fx.dirs[0].parent().expect("pod dir")).expect("staging dir");
+    let next = FixtureStats {
+        usage_usec: FixtureStats::default().usage_usec + 400_000,
+        memory_current: 300 << 20,
+        ..FixtureStats::default()
+    };
+    write_stats(staged.path(), &next).expect("staged files");
+    for name in ["cpu.stat", "memory.current"] {
+        std::fs::rename(staged.path().join(name), fx.dirs[0].join(name)).expect("rename");
+    }
+    let out = s.sweep(T0 + 1_000, SEC);
+    assert_eq!(out.sampled, 1);
+    let r = &s.take_reports(T0 + 1_000)[0];
+    assert_eq!(r.cpu.usage_usec, 400_000);
+    assert_eq!(r.memory.current_peak_bytes, 300 << 20);
+    // Renamed again: the re-opened descriptor is itself checked.
+    let later = FixtureStats {
+        usage_usec: next.usage_usec + 100_000,
+        ..next
+    };
+    write_stats(staged.path(), &later).expect("staged files");
+    std::fs::rename(staged.path().join("cpu.stat"), fx.dirs[0].join("cpu.stat")).expect("rename");
+    s.sweep(T0 + 2_000, 2 * SEC);
+    assert_eq!(s.take_reports(T0 + 2_000)[0].cpu.usage_usec, 100_000);
+}

@@ -1,11 +1,15 @@
 //! Reads one container's cgroup v2 files into a [`RawSample`].
 //!
-//! Every container keeps a descriptor: on the real cgroup filesystem one per file, re-read with `pread` at
-//! offset 0 (which regenerates the content and skips `open`, `close` and the path walk); on ordinary
-//! filesystems (test trees, a simulator that replaces files by rename, where a kept file descriptor would keep
-//! showing the old inode) one `O_PATH` descriptor of the directory, so each read is `openat` of a single name
-//! plus `read` and `close`. [`FileMode`] picks one; `auto` asks the mount table. Reads go into one scratch
-//! buffer shared by all containers and are parsed as bytes: a sample allocates nothing.
+//! Every container keeps one descriptor per file, re-read with `pread` at offset 0 (which on the real cgroup
+//! filesystem regenerates the content, and skips `open`, `close` and the path walk). On ordinary filesystems
+//! (test trees, a simulator that replaces files by rename) a kept descriptor would keep showing a replaced file's
+//! old inode, so there each read is followed by an `fstat`: a link count of 0 means the file was replaced or
+//! removed since it was opened, and it is opened again by name (relative to a kept `O_PATH` descriptor of the
+//! directory) and re-read. What is returned is therefore always the content of the file that was linked under
+//! its name at the time of the read, exactly what open-read-close would give, for two system calls instead of
+//! three and no path walk. [`FileMode`] picks the flavour; `auto` asks the mount table. When descriptors run
+//! out, a container's files are opened afresh on every read instead. Reads go into one scratch buffer shared by
+//! all containers and are parsed as bytes: a sample allocates nothing.
 
 use std::ffi::CStr;
 use std::io;
@@ -24,9 +28,10 @@ use super::stats::{CpuStat, MemoryEvents, MemoryStat, Pressure};
 /// How files are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileMode {
-    /// Keep descriptors open and `pread` them (only correct on cgroupfs/kernfs).
+    /// Keep descriptors open and `pread` them (only correct on cgroupfs/kernfs, whose files are never replaced).
     KeepOpen,
-    /// Open (relative to a kept directory descriptor), read and close on every sample.
+    /// Keep descriptors open, and re-open a file by name when it was replaced or removed (link count 0 after the
+    /// read). Correct on any filesystem.
     Reopen,
 }
 
@@ -135,10 +140,16 @@ fn io_error(file: &'static str, e: Errno) -> ReadError {
 /// Descriptors kept per container, by [`FileMode`].
 #[derive(Debug)]
 enum Handles {
-    /// The cgroup directory (`O_PATH`); files are opened relative to it on every read.
+    /// The cgroup directory (`O_PATH`) only; files are opened relative to it on every read (the fallback when
+    /// descriptors run out).
     Reopen(OwnedFd),
     /// Each file's descriptor by index into [`FILES`]; `None` for an absent optional file.
     KeepOpen([Option<OwnedFd>; 9]),
+    /// Like `KeepOpen`, plus the directory to re-open replaced files from.
+    Checked {
+        dir: OwnedFd,
+        files: [Option<OwnedFd>; 9],
+    },
 }
 
 /// One container's cgroup directory and its kept descriptors.
@@ -193,32 +204,30 @@ impl CgroupFiles {
             }
         })?;
         let mut absent = [false; 9];
-        let handles = match mode {
-            FileMode::Reopen => Handles::Reopen(dirfd),
-            FileMode::KeepOpen => {
-                let mut files: [Option<OwnedFd>; 9] = Default::default();
-                let mut out_of_descriptors = false;
-                for (i, slot) in files.iter_mut().enumerate() {
-                    match open_in(&dirfd, i) {
-                        Ok(f) => *slot = Some(f),
-                        Err(e) if vanished(e) && !REQUIRED[i] => absent[i] = true,
-                        Err(e) if vanished(e) => return Err(ReadError::Vanished),
-                        // Nine descriptors per container can exceed a low RLIMIT_NOFILE on a busy node: this
-                        // container is read by re-opening instead, which needs one.
-                        Err(Errno::MFILE | Errno::NFILE) => {
-                            out_of_descriptors = true;
-                            break;
-                        }
-                        Err(e) => return Err(io_error(NAMES[i], e)),
-                    }
+        let mut files: [Option<OwnedFd>; 9] = Default::default();
+        let mut out_of_descriptors = false;
+        for (i, slot) in files.iter_mut().enumerate() {
+            match open_in(&dirfd, i) {
+                Ok(f) => *slot = Some(f),
+                Err(e) if vanished(e) && !REQUIRED[i] => absent[i] = true,
+                Err(e) if vanished(e) => return Err(ReadError::Vanished),
+                // Ten descriptors per container can exceed a low RLIMIT_NOFILE on a busy node: this container is
+                // read by opening its files afresh instead, which keeps one.
+                Err(Errno::MFILE | Errno::NFILE) => {
+                    out_of_descriptors = true;
+                    break;
                 }
-                if out_of_descriptors {
-                    tracing::debug!(dir = %dir.display(), "out of file descriptors; re-opening this cgroup's files");
-                    absent = [false; 9];
-                    Handles::Reopen(dirfd)
-                } else {
-                    Handles::KeepOpen(files)
-                }
+                Err(e) => return Err(io_error(NAMES[i], e)),
+            }
+        }
+        let handles = if out_of_descriptors {
+            tracing::debug!(dir = %dir.display(), "out of file descriptors; re-opening this cgroup's files");
+            absent = [false; 9];
+            Handles::Reopen(dirfd)
+        } else {
+            match mode {
+                FileMode::KeepOpen => Handles::KeepOpen(files),
+                FileMode::Reopen => Handles::Checked { dir: dirfd, files },
             }
         };
         Ok(Self {
@@ -239,16 +248,19 @@ impl CgroupFiles {
         if self.absent[i] {
             return Ok(None);
         }
-        let result = match &self.handles {
+        let result = match &mut self.handles {
             Handles::KeepOpen(files) => match &files[i] {
                 Some(f) => read_whole(f, buf, true),
                 None => return Ok(None),
             },
+            Handles::Checked { dir, files } => read_checked(dir, &mut files[i], i, buf),
             Handles::Reopen(dir) => open_in(dir, i).and_then(|f| read_whole(&f, buf, false)),
         };
         match (result, &self.handles) {
             (Ok(n), _) => Ok(Some(n)),
-            (Err(e), Handles::Reopen(dir)) if vanished(e) && !REQUIRED[i] => {
+            (Err(e), Handles::Reopen(dir) | Handles::Checked { dir, .. })
+                if vanished(e) && !REQUIRED[i] =>
+            {
                 // An optional file missing while the required ones are there is a kernel without that feature,
                 // unless the whole directory went away.
                 let dir_alive =
@@ -345,6 +357,28 @@ impl CgroupFiles {
     pub fn read_events(&mut self, buf: &mut Vec<u8>) -> Result<MemoryEvents, ReadError> {
         self.read_required(MEMORY_EVENTS, buf, MemoryEvents::parse_bytes)
     }
+}
+
+/// Reads a kept descriptor and checks it still names the file; re-opens and re-reads it by name when the file
+/// was replaced or removed since (link count 0). A missing file gives `NOENT` and forgets the descriptor.
+fn read_checked(
+    dir: &OwnedFd,
+    slot: &mut Option<OwnedFd>,
+    i: usize,
+    buf: &mut Vec<u8>,
+) -> Result<usize, Errno> {
+    if let Some(f) = slot.as_ref() {
+        let n = read_whole(f, buf, true)?;
+        if retry(|| rustix::fs::fstat(f))?.st_nlink > 0 {
+            return Ok(n);
+        }
+    }
+    // Dropping the stale descriptor first means the re-open can never run out of descriptors.
+    *slot = None;
+    let f = open_in(dir, i)?;
+    let n = read_whole(&f, buf, true)?;
+    *slot = Some(f);
+    Ok(n)
 }
 
 /// Largest file the agent accepts (a `memory.stat` is about 1.5 KiB); bigger content is not a cgroup file.

@@ -1,10 +1,13 @@
 //! Throttling bursts over a sliding window of recent samples, not only within one sample.
 //!
-//! A burst is a run of consecutive recent samples, together no longer than the window, in which at least
-//! `min_periods` CFS periods elapsed and at least `percent` of them were throttled. The newest sample alone
-//! always counts as a run (so a burst inside one long sample is still caught). The window catches what a
-//! per-sample rule misses: with a short sampling interval each sample sees too few periods to judge, and a
-//! burst that straddles two samples is diluted in both. Pure arithmetic on deltas; the clock is the caller's.
+//! Two runs of consecutive recent samples are judged after every sample: the shortest one ending with the newest
+//! sample that has at least `min_periods` CFS periods (a sudden burst, however short the sampling interval), and
+//! the whole window (sustained throttling). Either is a burst when at least `percent` of its periods were
+//! throttled. The newest sample alone is the first run whenever it has enough periods, so a burst inside one
+//! long sample is still caught. The window catches what a per-sample rule misses: with a short sampling interval
+//! each sample sees too few periods to judge, and a burst that straddles two samples is diluted in both. Running
+//! totals keep the cost per sample independent of the window's length. Pure arithmetic on deltas; the clock is
+//! the caller's.
 
 use std::collections::VecDeque;
 
@@ -30,17 +33,19 @@ impl BurstRule {
     }
 }
 
-/// A detected burst: the summed deltas of the shortest qualifying run and the time it spans.
+/// A detected burst: the summed deltas of the qualifying run and the time it spans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Burst {
     pub throttling: ThrottlingDelta,
     pub span_usec: u64,
 }
 
-/// Recent samples' throttling deltas of one container, oldest first.
+/// Recent samples' throttling deltas of one container, oldest first, with their running totals.
 #[derive(Debug, Clone, Default)]
 pub struct BurstWindow {
     samples: VecDeque<(u64, ThrottlingDelta)>,
+    total: ThrottlingDelta,
+    span_usec: u64,
 }
 
 fn add(a: &mut ThrottlingDelta, b: &ThrottlingDelta) {
@@ -49,10 +54,25 @@ fn add(a: &mut ThrottlingDelta, b: &ThrottlingDelta) {
     a.throttled_usec = a.throttled_usec.saturating_add(b.throttled_usec);
 }
 
+fn sub(a: &mut ThrottlingDelta, b: &ThrottlingDelta) {
+    a.nr_periods = a.nr_periods.saturating_sub(b.nr_periods);
+    a.nr_throttled = a.nr_throttled.saturating_sub(b.nr_throttled);
+    a.throttled_usec = a.throttled_usec.saturating_sub(b.throttled_usec);
+}
+
 impl BurstWindow {
     /// Forgets every sample (counters reset: old deltas say nothing about the new cgroup).
     pub fn clear(&mut self) {
         self.samples.clear();
+        self.total = ThrottlingDelta::default();
+        self.span_usec = 0;
+    }
+
+    fn pop_oldest(&mut self) {
+        if let Some((elapsed, t)) = self.samples.pop_front() {
+            sub(&mut self.total, &t);
+            self.span_usec = self.span_usec.saturating_sub(elapsed);
+        }
     }
 
     /// Samples currently remembered.
@@ -64,8 +84,9 @@ impl BurstWindow {
         self.samples.is_empty()
     }
 
-    /// Adds the newest sample (its throttling delta and the time it covers) and returns the shortest run ending
-    /// with it that is a burst, if any. A reported burst clears the window, so the next one needs new evidence.
+    /// Adds the newest sample (its throttling delta and the time it covers) and returns a burst if the shortest
+    /// judgeable run ending with it, or else the whole window, qualifies. A reported burst clears the window, so
+    /// the next one needs new evidence.
     pub fn push(
         &mut self,
         rule: &BurstRule,
@@ -73,31 +94,39 @@ impl BurstWindow {
         throttling: ThrottlingDelta,
     ) -> Option<Burst> {
         if self.samples.len() >= MAX_SAMPLES {
-            self.samples.pop_front();
+            self.pop_oldest();
         }
         self.samples.push_back((elapsed_usec, throttling));
-        let mut acc = ThrottlingDelta::default();
+        add(&mut self.total, &throttling);
+        self.span_usec = self.span_usec.saturating_add(elapsed_usec);
+        // The newest sample always stays, however long it is.
+        while self.samples.len() > 1 && self.span_usec > rule.window_usec {
+            self.pop_oldest();
+        }
+        let mut recent = ThrottlingDelta::default();
         let mut span = 0u64;
-        let mut within = 0;
-        for (i, (elapsed, t)) in self.samples.iter().rev().enumerate() {
-            if i > 0 && span.saturating_add(*elapsed) > rule.window_usec {
+        for (elapsed, t) in self.samples.iter().rev() {
+            add(&mut recent, t);
+            span = span.saturating_add(*elapsed);
+            if recent.nr_periods >= rule.min_periods {
                 break;
             }
-            span = span.saturating_add(*elapsed);
-            add(&mut acc, t);
-            within = i + 1;
-            if rule.matches(&acc) {
-                self.samples.clear();
-                return Some(Burst {
-                    throttling: acc,
-                    span_usec: span,
-                });
-            }
         }
-        // Samples beyond the window can never be part of a run again.
-        let stale = self.samples.len() - within;
-        self.samples.drain(..stale);
-        None
+        let burst = if rule.matches(&recent) {
+            Burst {
+                throttling: recent,
+                span_usec: span,
+            }
+        } else if rule.matches(&self.total) {
+            Burst {
+                throttling: self.total,
+                span_usec: self.span_usec,
+            }
+        } else {
+            return None;
+        };
+        self.clear();
+        Some(burst)
     }
 }
 
@@ -183,6 +212,49 @@ mod tests {
             assert_eq!(w.push(&rule(10), SEC, t(10, 4)), None);
         }
         assert!(w.len() <= 10);
+    }
+
+    #[test]
+    fn sustained_throttling_over_the_whole_window() {
+        // The newest run with enough periods is under the bar; the window as a whole is over it.
+        let mut w = BurstWindow::default();
+        assert_eq!(
+            w.push(&rule(10), SEC, t(10, 9)),
+            Some(Burst {
+                throttling: t(10, 9),
+                span_usec: SEC
+            })
+        );
+        assert_eq!(
+            w.push(&rule(10), SEC, t(10, 8)),
+            Some(Burst {
+                throttling: t(10, 8),
+                span_usec: SEC
+            })
+        );
+        let mut w = BurstWindow::default();
+        let strict = BurstRule {
+            percent: 60,
+            ..rule(10)
+        };
+        assert_eq!(
+            w.push(&strict, SEC, t(6, 6)),
+            Some(Burst {
+                throttling: t(6, 6),
+                span_usec: SEC
+            })
+        );
+        assert_eq!(
+            w.push(&strict, SEC, t(4, 4)),
+            None,
+            "4 periods: too few alone, and the window was cleared"
+        );
+        let b = w.push(&strict, SEC, t(10, 5)).expect("burst");
+        assert_eq!(
+            (b.throttling, b.span_usec),
+            (t(14, 9), 2 * SEC),
+            "50 % recently, 64 % over the window"
+        );
     }
 
     #[test]

@@ -54,12 +54,14 @@ pub(crate) fn assess(
         }
     };
     // Spec already equal to what runs (a revert just landed): a pending condition left on the pod is stale.
-    let settled = pod.containers.iter().filter(|c| c.resizable()).all(|c| {
-        Resource::ALL
-            .iter()
-            .all(|r| close(cfg, &c.spec, &c.current(), *r))
-    });
-    if let Some(p) = pod.pending.as_ref().filter(|_| !settled) {
+    let settled = || {
+        pod.containers.iter().filter(|c| c.resizable()).all(|c| {
+            Resource::ALL
+                .iter()
+                .all(|r| close(cfg, &c.spec, &c.current(), *r))
+        })
+    };
+    if let Some(p) = pod.pending.as_ref().filter(|_| !settled()) {
         if boost_active
             && matches!(
                 p.reason,

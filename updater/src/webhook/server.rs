@@ -132,9 +132,8 @@ async fn decide(
         return Outcome::Unchanged(Unchanged::NoVpa);
     };
     let key = crate::convert::cluster::target_key(ns, &workload.kind, &workload.name);
-    let mut pod = pod.clone();
-    pod.metadata.namespace = Some(ns.to_owned());
-    mutate(&pod, key, &vpa, &state.cluster.namespace(ns), &state.config)
+    // The namespace comes from the request (a pod's own is often empty at admission); sizing does not read it.
+    mutate(pod, key, &vpa, &state.cluster.namespace(ns), &state.config)
 }
 
 /// Serves the webhook over HTTPS on `args.webhook_addr` until `shutdown`; returns at once when it is off.

@@ -18,8 +18,8 @@ use tailor_core::estimate::Resources;
 use tailor_k8s::admin::{Readiness, ReadinessHandle};
 use tailor_k8s::crd::vpa::VerticalPodAutoscaler;
 use tailor_k8s::owner::{OwnerLookup, OwnerStores};
-use tailor_k8s::watch::spawn_reflector;
 use tailor_k8s::quantity::parse_resources;
+use tailor_k8s::watch::spawn_reflector;
 use tokio_util::sync::CancellationToken;
 
 use crate::state::Shared;

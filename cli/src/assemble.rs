@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use tailor_core::estimate::{MEMORY_LIMITS_ANNOTATION, parse_memory_limits};
 use tailor_core::model::{AggregateCheckpoint, ContainerKey, WorkloadKey, WorkloadKind};
+use tailor_core::quantity::Bytes;
 use tailor_core::time::Timestamp;
 use tailor_k8s::crd::vpa::{
     RecommendedContainerResources, ResourceList, VerticalPodAutoscaler, condition,
@@ -93,11 +95,11 @@ pub fn assemble(snapshot: &Snapshot, options: Options) -> Report {
             Err(error) => warnings.push(format!("pod {}: {error}", facts.info.name)),
         }
     }
-    let mut rows: Vec<Row> = snapshot
-        .vpas
-        .iter()
-        .flat_map(|vpa| vpa_rows(vpa, &pods, &checkpoints, options))
-        .collect();
+    let mut rows: Vec<Row> = Vec::new();
+    for vpa in &snapshot.vpas {
+        let limits = memory_limits(vpa, &mut warnings);
+        rows.extend(vpa_rows(vpa, &pods, &checkpoints, &limits, options));
+    }
     // Stable: containers keep their pod order within a VPA.
     rows.sort_by(|a, b| {
         (&a.namespace, &a.workload_kind, &a.workload_name, &a.vpa).cmp(&(
@@ -135,6 +137,30 @@ fn decode_checkpoints(
     out
 }
 
+/// The memory limits Tailor's recommender published on `vpa`, per container. A malformed annotation is
+/// ignored whole (as the updater does) and reported as a warning.
+fn memory_limits(
+    vpa: &VerticalPodAutoscaler,
+    warnings: &mut Vec<String>,
+) -> BTreeMap<String, Bytes> {
+    let Some(value) = vpa
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(MEMORY_LIMITS_ANNOTATION))
+    else {
+        return BTreeMap::new();
+    };
+    parse_memory_limits(value).unwrap_or_else(|error| {
+        warnings.push(format!(
+            "VPA {}/{}: annotation {MEMORY_LIMITS_ANNOTATION} ignored: {error}",
+            vpa.metadata.namespace.as_deref().unwrap_or_default(),
+            vpa.metadata.name.as_deref().unwrap_or_default(),
+        ));
+        BTreeMap::new()
+    })
+}
+
 fn is_true(vpa: &VerticalPodAutoscaler, type_: &str) -> bool {
     vpa.status
         .as_ref()
@@ -146,6 +172,7 @@ fn vpa_rows(
     vpa: &VerticalPodAutoscaler,
     pods: &BTreeMap<WorkloadKey, Vec<PodFacts>>,
     checkpoints: &HashMap<ContainerKey, AggregateCheckpoint>,
+    memory_limits: &BTreeMap<String, Bytes>,
     options: Options,
 ) -> Vec<Row> {
     let namespace = vpa.metadata.namespace.clone().unwrap_or_default();
@@ -214,7 +241,10 @@ fn vpa_rows(
             );
             let memory = resource_row(
                 &facts.iter().map(|f| f.memory).collect::<Vec<_>>(),
-                recommended(rec, |l| parse_resources(l).memory),
+                Recommended {
+                    limit: memory_limits.get(&container).copied(),
+                    ..recommended(rec, |l| parse_resources(l).memory)
+                },
                 controls(MEMORY),
             );
             let key = ContainerKey::new(workload.clone(), container.clone());
@@ -273,7 +303,11 @@ fn vpa_rows(
                 flags.push(Flag::CpuLimitBelowTarget);
             }
             if memory.limit_below_target {
-                flags.push(Flag::MemoryLimitBelowTarget);
+                flags.push(if memory.recommended_limit.is_some() {
+                    Flag::MemoryLimitBelowRecommendedLimit
+                } else {
+                    Flag::MemoryLimitBelowTarget
+                });
             }
             Row {
                 namespace: namespace.clone(),
@@ -312,6 +346,7 @@ fn recommended<T>(
         target: read(&rec.target),
         lower_bound: rec.lower_bound.as_ref().and_then(&read),
         upper_bound: rec.upper_bound.as_ref().and_then(&read),
+        limit: None,
     }
 }
 

@@ -62,6 +62,10 @@ pub struct ResourceRow<T> {
     pub lower_bound: Option<T>,
     /// The VPA's upper bound.
     pub upper_bound: Option<T>,
+    /// Tailor's recommended limit, when its recommender publishes one (memory only, opt-in
+    /// `--memory-limit-policy from-peaks`, read from the VPA's `tailor.dev/memory-limits` annotation; always
+    /// `None` for CPU).
+    pub recommended_limit: Option<T>,
     /// Σ over replicas of the current request.
     pub requested_total: T,
     /// Σ over replicas of the target (replicas × target), when there is a target.
@@ -72,7 +76,8 @@ pub struct ResourceRow<T> {
     pub change_percent: Option<i64>,
     /// Whether at least one replica requests less than the target.
     pub under_provisioned: bool,
-    /// Whether at least one replica's limit is below the target (CPU: throttling; memory: OOM kills).
+    /// Whether at least one replica's limit is below `recommended_limit` when there is one, else below the
+    /// target (CPU: throttling; memory: OOM kills).
     pub limit_below_target: bool,
 }
 
@@ -106,8 +111,12 @@ pub enum Flag {
     },
     /// Some replica's CPU limit is below the target: it is likely throttled.
     CpuLimitBelowTarget,
-    /// Some replica's memory limit is below the target: it is at risk of OOM kills.
+    /// Some replica's memory limit is below the target: it is at risk of OOM kills. Only for containers
+    /// without a recommended limit.
     MemoryLimitBelowTarget,
+    /// Some replica's memory limit is below the limit Tailor recommends from observed peaks: it is at risk of
+    /// OOM kills. Replaces `memory-limit-below-target` for containers with a recommended limit.
+    MemoryLimitBelowRecommendedLimit,
     /// The VPA reports `LowConfidence`: little history behind the recommendation.
     LowConfidence,
     /// The VPA has no recommendation for this container yet.
@@ -145,6 +154,7 @@ impl Flag {
             Self::UnderProvisioned { resource } => format!("under-provisioned:{resource}"),
             Self::CpuLimitBelowTarget => "cpu-limit-below-target".into(),
             Self::MemoryLimitBelowTarget => "memory-limit-below-target".into(),
+            Self::MemoryLimitBelowRecommendedLimit => "memory-limit-below-recommended-limit".into(),
             Self::LowConfidence => "low-confidence".into(),
             Self::NoRecommendation => "no-recommendation".into(),
             Self::NoPods => "no-pods".into(),

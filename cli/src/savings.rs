@@ -22,6 +22,8 @@ pub struct Recommended<T> {
     pub lower_bound: Option<T>,
     /// Upper bound.
     pub upper_bound: Option<T>,
+    /// Tailor's recommended limit (memory, from the VPA's `tailor.dev/memory-limits` annotation).
+    pub limit: Option<T>,
 }
 
 impl<T> Default for Recommended<T> {
@@ -30,6 +32,7 @@ impl<T> Default for Recommended<T> {
             target: None,
             lower_bound: None,
             upper_bound: None,
+            limit: None,
         }
     }
 }
@@ -69,11 +72,9 @@ pub fn resource_row<T: Amount>(
         .target
         .map(|t| i128::from(t.raw()).saturating_mul(count));
     let savings = recommended_total.map(|rec| requested - rec);
-    let below = |value: Option<T>| {
-        recommended
-            .target
-            .is_some_and(|t| value.is_some_and(|v| v < t))
-    };
+    // A limit Tailor recommends is what the current limit should reach; without one, the target is.
+    let limit_floor = recommended.limit.or(recommended.target);
+    let below = |value: Option<T>| limit_floor.is_some_and(|t| value.is_some_and(|v| v < t));
     ResourceRow {
         unit: T::UNIT,
         controlled,
@@ -86,6 +87,7 @@ pub fn resource_row<T: Amount>(
         target: recommended.target,
         lower_bound: recommended.lower_bound,
         upper_bound: recommended.upper_bound,
+        recommended_limit: recommended.limit,
         requested_total: T::from_raw(saturate(requested)),
         recommended_total: recommended_total.map(|v| T::from_raw(saturate(v))),
         savings: savings.map(|v| T::from_raw(saturate(v))),
@@ -194,6 +196,48 @@ mod tests {
         let row = resource_row(&pods[..1], target(Bytes(300 << 20)), true);
         assert_eq!(row.savings, Some(Bytes(-(172 << 20))));
         assert_eq!(row.change_percent, Some(134), "172/128 = 134.4%");
+    }
+
+    #[test]
+    fn a_recommended_limit_replaces_the_target_as_the_limit_floor() {
+        let pods = [Current {
+            request: Some(Bytes(256 << 20)),
+            limit: Some(Bytes(512 << 20)),
+        }];
+        let with_limit = |limit: i64| Recommended {
+            target: Some(Bytes(300 << 20)),
+            limit: Some(Bytes(limit)),
+            ..Recommended::default()
+        };
+        let row = resource_row(&pods, with_limit(768 << 20), true);
+        assert_eq!(row.recommended_limit, Some(Bytes(768 << 20)));
+        assert!(row.limit_below_target, "512Mi < 768Mi recommended limit");
+        assert_eq!(
+            row.savings,
+            Some(Bytes(-(44 << 20))),
+            "savings still use the target"
+        );
+        let row = resource_row(&pods, with_limit(512 << 20), true);
+        assert!(!row.limit_below_target, "equal is not below");
+        let row = resource_row(&pods, target(Bytes(300 << 20)), true);
+        assert_eq!(row.recommended_limit, None);
+        assert!(!row.limit_below_target, "512Mi is above the 300Mi target");
+        let row = resource_row(
+            &[Current {
+                request: Some(Bytes(1)),
+                limit: Some(Bytes(400 << 20)),
+            }],
+            Recommended {
+                target: Some(Bytes(500 << 20)),
+                limit: Some(Bytes(300 << 20)),
+                ..Recommended::default()
+            },
+            true,
+        );
+        assert!(
+            !row.limit_below_target,
+            "the recommended limit, not the target, decides"
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `tailor report` against a real control plane with a simulated kubelet: two Deployments run on a simulated
 //! node (one over-provisioned, one OOM-killed by the kubelet again and again), each with a VPA whose
 //! recommendation the test writes into its status as a recommender would, and a checkpoint ConfigMap in
-//! Tailor's format carrying an OOM floor. The report is built twice: through the library with the harness's
+//! Tailor's format carrying an OOM floor. The over-provisioned one also carries the memory limit Tailor's
+//! recommender publishes (`tailor.dev/memory-limits`), above its current limit. The report is built twice: through the library with the harness's
 //! client, and by running the built `tailor` binary with `KUBECONFIG` set to the harness's admin kubeconfig
 //! (JSON, CSV and table). Both must show the same numbers.
 //!
@@ -19,7 +20,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use fixtures::{NS, oom_killed, pods_where, ready, vpa_crd, vpa_with_recommendation, workload};
+use fixtures::{
+    NS, annotate_memory_limits, oom_killed, pods_where, ready, vpa_crd, vpa_with_recommendation,
+    workload,
+};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use kube::api::{Api, PostParams};
@@ -118,6 +122,8 @@ async fn report_shows_recommendations_savings_and_oom_risks() -> Result<()> {
         ("300m", "200Mi"),
     )
     .await?;
+    // Tailor recommends a 300Mi limit from observed peaks: the current 256Mi limit is an OOM risk.
+    annotate_memory_limits(&client, "web", "app=300Mi").await?;
 
     // Under-provisioned: uses 200Mi against a 128Mi limit, so the kubelet OOM-kills it; the VPA says 300Mi.
     let oom = json!({"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}});
@@ -178,7 +184,16 @@ async fn report_shows_recommendations_savings_and_oom_risks() -> Result<()> {
         "{:?}",
         w.cpu.change_percent
     );
-    ensure!(w.flags.is_empty(), "web has no risks: {:?}", w.flags);
+    ensure!(
+        w.memory.recommended_limit == Some(Bytes(300 << 20)),
+        "{:?}",
+        w.memory.recommended_limit
+    );
+    ensure!(
+        w.flags == vec![Flag::MemoryLimitBelowRecommendedLimit],
+        "web's only risk is its limit below the recommended one: {:?}",
+        w.flags
+    );
 
     let o = row(&report, "oom")?;
     ensure!(o.replicas == 1);
@@ -214,6 +229,7 @@ async fn report_shows_recommendations_savings_and_oom_risks() -> Result<()> {
         o.flags
     );
     ensure!(o.history.as_ref().map(|h| h.samples) == Some(42));
+    ensure!(o.memory.recommended_limit.is_none(), "no annotation on oom");
     ensure!(
         report.totals.cpu.savings == MilliCpu(760),
         "web 760m saved, oom unchanged (100m)"
@@ -235,6 +251,16 @@ async fn report_shows_recommendations_savings_and_oom_risks() -> Result<()> {
     ensure!(
         web_json["cpu"]["savings"] == 760 && web_json["memory"]["savings"] == 56 << 20,
         "{web_json}"
+    );
+    ensure!(
+        web_json["memory"]["recommended_limit"] == 300 << 20
+            && web_json["cpu"]["recommended_limit"].is_null()
+            && web_json["flags"] == json!([{"flag": "memory-limit-below-recommended-limit"}]),
+        "{web_json}"
+    );
+    ensure!(
+        find("oom")?["memory"]["recommended_limit"].is_null(),
+        "{json_text}"
     );
     let oom_json = find("oom")?;
     let flags: Vec<&str> = oom_json["flags"]
@@ -260,6 +286,12 @@ async fn report_shows_recommendations_savings_and_oom_risks() -> Result<()> {
         "{csv}"
     );
 
+    ensure!(
+        csv.lines().any(|l| l.starts_with("default,web,")
+            && l.ends_with(",314572800,memory-limit-below-recommended-limit")),
+        "web's recommended limit and flag: {csv}"
+    );
+
     let table = run_binary(&cp, &["report"])?;
     println!("{table}");
     ensure!(
@@ -270,6 +302,13 @@ async fn report_shows_recommendations_savings_and_oom_risks() -> Result<()> {
         "{table}"
     );
     ensure!(table.contains("savings 760m (69%)"), "{table}");
+    ensure!(
+        table
+            .lines()
+            .next()
+            .is_some_and(|h| h.contains("MEM LIM REC")),
+        "{table}"
+    );
 
     least_privilege(&cp, &client).await?;
 

@@ -408,3 +408,153 @@ proptest::proptest! {
         proptest::prop_assert_eq!(app.memory.target, Bytes::parse(&memory).ok());
     }
 }
+
+/// The snapshot with `value` as the web VPA's memory-limits annotation.
+fn with_memory_limits(value: &str) -> Snapshot {
+    let mut s = snapshot();
+    s.vpas[0].metadata.annotations = Some(BTreeMap::from([(
+        MEMORY_LIMITS_ANNOTATION.to_owned(),
+        value.to_owned(),
+    )]));
+    s
+}
+
+#[test]
+fn recommended_memory_limit_is_shown_and_replaces_the_target_in_the_limit_check() {
+    let report = assemble(&with_memory_limits("app=1Gi"), options());
+    let app = row(&report, "web", "app");
+    assert_eq!(app.memory.recommended_limit, Some(Bytes(1 << 30)));
+    assert_eq!(app.cpu.recommended_limit, None);
+    assert_eq!(
+        app.memory.target,
+        Some(Bytes(300 << 20)),
+        "target unchanged"
+    );
+    assert!(app.flags.contains(&Flag::MemoryLimitBelowRecommendedLimit));
+    assert!(
+        !app.flags.contains(&Flag::MemoryLimitBelowTarget),
+        "one limit flag, not two: {:?}",
+        app.flags
+    );
+    let side = row(&report, "web", "side");
+    assert_eq!(side.memory.recommended_limit, None, "not in the annotation");
+
+    // 256Mi limits are below the 300Mi target but above a 200Mi recommended limit: no limit risk.
+    let report = assemble(&with_memory_limits("app=200Mi"), options());
+    let app = row(&report, "web", "app");
+    assert_eq!(app.memory.recommended_limit, Some(Bytes(200 << 20)));
+    assert!(!app.memory.limit_below_target);
+    assert!(
+        !app.flags.iter().any(|f| matches!(
+            f,
+            Flag::MemoryLimitBelowTarget | Flag::MemoryLimitBelowRecommendedLimit
+        )),
+        "{:?}",
+        app.flags
+    );
+    assert!(report.warnings.iter().all(|w| !w.contains("memory-limits")));
+}
+
+#[test]
+fn malformed_memory_limits_annotation_is_a_warning_and_ignored() {
+    for value in ["app=lots", "app", "app=1Gi,app=2Gi", "App=1Gi", "app=0"] {
+        let report = assemble(&with_memory_limits(value), options());
+        let app = row(&report, "web", "app");
+        assert_eq!(app.memory.recommended_limit, None, "{value}");
+        assert!(
+            app.flags.contains(&Flag::MemoryLimitBelowTarget),
+            "{value}: back to the target"
+        );
+        assert!(
+            report.warnings.iter().any(|w| w.starts_with("VPA shop/web: annotation tailor.dev/memory-limits ignored")),
+            "{value}: {:?}",
+            report.warnings
+        );
+    }
+}
+
+#[test]
+fn recommended_memory_limit_in_json_table_and_csv() {
+    let report = assemble(&with_memory_limits("app=1536Mi"), options());
+    let value = serde_json::to_value(&report).expect("json");
+    let app = value["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["vpa"] == "web" && r["container"] == "app")
+        .expect("app")
+        .clone();
+    assert_eq!(app["memory"]["recommended_limit"], 1536_i64 << 20);
+    assert_eq!(app["cpu"]["recommended_limit"], Value::Null);
+    assert!(
+        app["flags"]
+            .as_array()
+            .expect("flags")
+            .contains(&json!({"flag": "memory-limit-below-recommended-limit"}))
+    );
+
+    let text = crate::render::render_table(&report);
+    println!("{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    let column = lines[0].find("MEM LIM REC").expect("column shown");
+    assert!(lines[0].find("MEM REC").is_some_and(|c| c < column));
+    let app_line = lines
+        .iter()
+        .find(|l| l.contains("Deployment/web") && l.contains(" app ") && l.contains("InPlace"))
+        .expect("app line");
+    assert_eq!(app_line.find("1.5Gi"), Some(column), "{app_line}");
+    assert!(app_line.contains("memory-limit-below-recommended-limit"));
+    let side_line = lines
+        .iter()
+        .find(|l| l.contains(" side "))
+        .expect("side line");
+    assert_eq!(side_line.get(column..column + 2), Some("- "), "{side_line}");
+
+    let csv = crate::render::render_csv(&report);
+    let lines: Vec<&str> = csv.lines().collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let col = header
+        .iter()
+        .position(|h| *h == "memory_recommended_limit_bytes")
+        .expect("csv column");
+    let app_line = lines
+        .iter()
+        .find(|l| l.starts_with("shop,web,Deployment,web,app,"))
+        .expect("app line");
+    assert_eq!(app_line.split(',').nth(col), Some("1610612736"));
+}
+
+#[test]
+fn table_has_no_recommended_limit_column_without_the_annotation() {
+    let report = assemble(&snapshot(), options());
+    let text = crate::render::render_table(&report);
+    assert!(!text.contains("MEM LIM REC"), "{text}");
+    let csv = crate::render::render_csv(&report);
+    let app_line = csv
+        .lines()
+        .find(|l| l.starts_with("shop,web,Deployment,web,app,"))
+        .expect("app line");
+    assert!(
+        app_line.contains(",134217728,"),
+        "memory request still in base units"
+    );
+}
+
+proptest::proptest! {
+    /// The annotation is written by whoever can patch the VPA: any text must neither panic nor be half read.
+    /// The row shows exactly what the strict core parser accepts, and anything it rejects is a warning.
+    #[test]
+    fn arbitrary_memory_limits_annotation(value in "[a-z0-9=,. MGiKk-]{0,24}") {
+        let report = assemble(&with_memory_limits(&value), options());
+        let app = row(&report, "web", "app");
+        let parsed = parse_memory_limits(&value);
+        proptest::prop_assert_eq!(
+            app.memory.recommended_limit,
+            parsed.as_ref().ok().and_then(|l| l.get("app").copied())
+        );
+        proptest::prop_assert_eq!(
+            report.warnings.iter().any(|w| w.contains(MEMORY_LIMITS_ANNOTATION)),
+            parsed.is_err()
+        );
+    }
+}

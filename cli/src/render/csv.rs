@@ -88,6 +88,8 @@ pub fn render_csv(report: &Report) -> String {
     .collect();
     header.extend(resource_header::<tailor_core::quantity::MilliCpu>("cpu"));
     header.extend(resource_header::<tailor_core::quantity::Bytes>("memory"));
+    // Memory only (CPU has no recommended limit); always present so the columns never shift.
+    header.push("memory_recommended_limit_bytes".into());
     header.push("flags".into());
     let mut lines = vec![header];
     for row in &report.rows {
@@ -102,6 +104,7 @@ pub fn render_csv(report: &Report) -> String {
         ];
         fields.extend(resource_values(&row.cpu));
         fields.extend(resource_values(&row.memory));
+        fields.push(num(row.memory.recommended_limit));
         let flags: Vec<String> = row.flags.iter().map(|f| f.label(now)).collect();
         fields.push(flags.join("; "));
         lines.push(fields);

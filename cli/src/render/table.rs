@@ -92,7 +92,13 @@ fn resource_cells<T: Amount>(r: &ResourceRow<T>) -> [String; 5] {
     ]
 }
 
-fn row_cells(row: &Row, now: Timestamp) -> Vec<String> {
+/// The title after which the recommended-limit column goes, when any row has one.
+const MEM_REC: &str = "MEM REC";
+/// Tailor's recommended memory limit: shown only when some row has one, so the table stays as narrow as
+/// before for clusters without `--memory-limit-policy from-peaks`.
+const MEM_LIM_REC: &str = "MEM LIM REC";
+
+fn row_cells(row: &Row, now: Timestamp, limit_column: bool) -> Vec<String> {
     let mut cells = vec![
         row.namespace.clone(),
         format!("{}/{}", row.workload_kind, row.workload_name),
@@ -105,7 +111,12 @@ fn row_cells(row: &Row, now: Timestamp) -> Vec<String> {
         row.replicas.to_string(),
     ];
     cells.extend(resource_cells(&row.cpu));
-    cells.extend(resource_cells(&row.memory));
+    let [request, limit, target, change, saved] = resource_cells(&row.memory);
+    cells.extend([request, limit, target]);
+    if limit_column {
+        cells.push(opt(row.memory.recommended_limit, |l| l.human()));
+    }
+    cells.extend([change, saved]);
     let flags: Vec<String> = row.flags.iter().map(|f| f.label(now)).collect();
     cells.push(flags.join(" "));
     cells
@@ -126,9 +137,23 @@ fn totals_line<T: Amount>(name: &str, t: &ResourceTotals<T>) -> String {
 /// The table, its totals and warnings.
 pub fn render_table(report: &Report) -> String {
     let now = Timestamp::from_unix_millis(report.generated_ms);
-    let mut header = HEADER.to_vec();
+    let limit_column = report
+        .rows
+        .iter()
+        .any(|r| r.memory.recommended_limit.is_some());
+    let mut header = Vec::with_capacity(HEADER.len() + 2);
+    for title in HEADER {
+        header.push(title);
+        if limit_column && title == MEM_REC {
+            header.push(MEM_LIM_REC);
+        }
+    }
     header.push("RISK");
-    let rows: Vec<Vec<String>> = report.rows.iter().map(|r| row_cells(r, now)).collect();
+    let rows: Vec<Vec<String>> = report
+        .rows
+        .iter()
+        .map(|r| row_cells(r, now, limit_column))
+        .collect();
     let mut out = if rows.is_empty() {
         "No VerticalPodAutoscalers found.\n".to_owned()
     } else {

@@ -89,6 +89,18 @@ pub async fn vpa_with_recommendation(
     Ok(())
 }
 
+/// Sets Tailor's memory-limits annotation on VPA `name`, as the recommender does under
+/// `--memory-limit-policy from-peaks`.
+pub async fn annotate_memory_limits(client: &Client, name: &str, value: &str) -> Result<()> {
+    let api: Api<VerticalPodAutoscaler> = Api::namespaced(client.clone(), NS);
+    let patch = json!({"metadata": {"annotations": {
+        tailor_core::estimate::MEMORY_LIMITS_ANNOTATION: value
+    }}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    Ok(())
+}
+
 /// Waits until `count` pods labelled `app=<app>` satisfy `check`.
 pub async fn pods_where(
     client: &Client,

@@ -3,6 +3,7 @@
 //! conversions and retries. Everything Kubernetes-specific lives here so `tailor-core` stays pure.
 
 pub mod admin;
+pub mod cert_reload;
 pub mod crd;
 pub mod leader;
 pub mod owner;

@@ -4,7 +4,6 @@
 use std::fmt::Debug;
 use std::sync::Arc;
 
-
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{LimitRange, Node, Pod, ResourceQuota};
@@ -124,7 +123,7 @@ impl Stores {
             ),
             owners: OwnerStores {
                 replica_sets: spawn_reflector(
-                "replicasets",
+                    "replicasets",
                     watcher(
                         all::<PartialObjectMeta<ReplicaSet>>(client, namespace),
                         cfg.clone(),
@@ -134,7 +133,7 @@ impl Stores {
                     None,
                 ),
                 jobs: spawn_reflector(
-                "jobs",
+                    "jobs",
                     watcher(all::<PartialObjectMeta<Job>>(client, namespace), cfg),
                     readiness.handle("watch jobs"),
                     shutdown.clone(),

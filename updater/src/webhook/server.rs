@@ -39,7 +39,7 @@ pub enum WebhookError {
     #[error("the webhook needs --webhook-tls-cert and --webhook-tls-key")]
     MissingTls,
     #[error(transparent)]
-    Tls(#[from] tailor_k8s::tls::TlsError),
+    Tls(#[from] tailor_k8s::cert_reload::CertError),
     #[error("binding {addr}")]
     Bind {
         addr: std::net::SocketAddr,
@@ -148,7 +148,10 @@ pub async fn serve(
     let (Some(cert), Some(key)) = (&args.webhook_tls_cert, &args.webhook_tls_key) else {
         return Err(WebhookError::MissingTls);
     };
-    let tls = tailor_k8s::tls::reloading_server_config(cert, key)?;
+    // cert-manager renews the Secret in place: the pair is re-read every 10 s and swapped once it loads.
+    let reloading = tailor_k8s::cert_reload::ReloadingCert::load(cert, key)?;
+    let tls = reloading.server_config()?;
+    tokio::spawn(reloading.watch(std::time::Duration::from_secs(10), shutdown.clone(), |_| {}));
     let tcp = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| WebhookError::Bind { addr, source })?;

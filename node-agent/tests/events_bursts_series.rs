@@ -365,6 +365,14 @@ fn two_live_cgroups_of_one_container_give_one_series_from_the_newer() {
     let m = s.metrics();
     assert_eq!(m.len(), 1);
     assert_eq!(m[0].container.container_id, new.container.container_id);
+
+    // The newer cgroup goes away first (a crash loop): the older one's series is exported again.
+    std::fs::remove_dir_all(&new.dir).expect("remove");
+    let out = s.sweep(T0 + 2_000, 2 * SEC);
+    assert_eq!(out.vanished, 1);
+    let m = s.metrics();
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].container.container_id, old.container.container_id);
 }
 
 fn old_target_none(t: &Target) -> Target {

@@ -103,6 +103,10 @@ impl BurstWindow {
         while self.samples.len() > 1 && self.span_usec > rule.window_usec {
             self.pop_oldest();
         }
+        if self.total.nr_periods < rule.min_periods {
+            // Too few periods in the whole window (the usual case: no CPU limit, or idle): nothing to judge.
+            return None;
+        }
         let mut recent = ThrottlingDelta::default();
         let mut span = 0u64;
         for (elapsed, t) in self.samples.iter().rev() {

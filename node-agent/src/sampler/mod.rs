@@ -103,14 +103,8 @@ struct Tracker {
     watch: Option<WatchId>,
     /// Order in which trackers were created, to tell the newer of two cgroups of one container.
     serial: u64,
-}
-
-impl Tracker {
-    /// Whether this tracker's series should win over `other`'s when both claim the same container name (a
-    /// restarted container whose old cgroup is still there): the later start, then the later discovery.
-    fn newer_than(&self, other: &Tracker) -> bool {
-        (self.started_ms, self.serial) > (other.started_ms, other.serial)
-    }
+    /// Another tracker of the same (namespace, pod, container) is newer: this one's figures are not exported.
+    shadowed: bool,
 }
 
 /// Watches `dir`'s `memory.events` for container `id`; `None` (poll instead) when no watch can be set.
@@ -250,6 +244,7 @@ impl Sampler {
                             burst: BurstWindow::default(),
                             watch,
                             serial: self.serial,
+                            shadowed: false,
                         },
                     );
                 }
@@ -260,6 +255,7 @@ impl Sampler {
         for (_, tr) in left {
             self.retire(tr, now_ms);
         }
+        self.shadow();
         self.synced_once = true;
         failed
     }
@@ -361,10 +357,13 @@ impl Sampler {
             }
             tr.prev = Some((sample, mono_usec));
         }
-        for id in gone {
-            if let Some(tr) = self.trackers.remove(&id) {
-                self.retire(tr, now_ms);
+        if !gone.is_empty() {
+            for id in gone {
+                if let Some(tr) = self.trackers.remove(&id) {
+                    self.retire(tr, now_ms);
+                }
             }
+            self.shadow();
         }
         // Forget OOM dedupe entries after ten minutes; the pod status reports a kill well within that.
         self.oom_reported.retain(|_, at| now_ms - *at < 600_000);
@@ -468,27 +467,41 @@ impl Sampler {
         out
     }
 
-    /// Cumulative figures of every tracked container's latest sample, for `/metrics`. One entry per
-    /// (namespace, pod, container): when a restarted container's old cgroup is still there, only the newer
-    /// cgroup's figures are exported, so no series is ever duplicated.
-    pub fn metrics(&self) -> Vec<ContainerMetrics> {
-        let mut series: HashMap<(&str, &str, &str), &Tracker> =
+    /// Marks every tracker that another, newer tracker of the same (namespace, pod, container) hides: a
+    /// restarted container whose old cgroup is still there. Runs when the tracked set changes, not per sweep.
+    fn shadow(&mut self) {
+        // Series name → (container ID, rank): the later start wins, then the later discovery.
+        type Rank = (Option<i64>, u64);
+        let mut newest: HashMap<(&str, &str, &str), (&str, Rank)> =
             HashMap::with_capacity(self.trackers.len());
-        for tr in self.trackers.values().filter(|tr| tr.prev.is_some()) {
+        for (id, tr) in &self.trackers {
             let c = &tr.container;
-            match series.entry((&c.namespace, &c.pod, &c.container)) {
+            let rank = (tr.started_ms, tr.serial);
+            match newest.entry((&c.namespace, &c.pod, &c.container)) {
                 Entry::Vacant(v) => {
-                    v.insert(tr);
+                    v.insert((id, rank));
                 }
                 Entry::Occupied(mut o) => {
-                    if tr.newer_than(o.get()) {
-                        o.insert(tr);
+                    if rank > o.get().1 {
+                        o.insert((id, rank));
                     }
                 }
             }
         }
-        series
-            .into_values()
+        let winners: std::collections::HashSet<String> =
+            newest.into_values().map(|(id, _)| id.to_owned()).collect();
+        for (id, tr) in &mut self.trackers {
+            tr.shadowed = !winners.contains(id);
+        }
+    }
+
+    /// Cumulative figures of every tracked container's latest sample, for `/metrics`. One entry per
+    /// (namespace, pod, container): when a restarted container's old cgroup is still there, only the newer
+    /// cgroup's figures are exported, so no series is ever duplicated.
+    pub fn metrics(&self) -> Vec<ContainerMetrics> {
+        self.trackers
+            .values()
+            .filter(|tr| !tr.shadowed)
             .filter_map(|tr| {
                 let (s, _) = tr.prev.as_ref()?;
                 Some(ContainerMetrics {

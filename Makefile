@@ -30,6 +30,7 @@ BENCH_ENV = TAILOR_BENCH_FIGURES=$(CURDIR)/$(BENCH_FIGURES)
 BENCH_SUMMARY = $(CARGO) run --locked -q -p tailor-benchsum --bin bench-summary -- --bench-args "$(BENCH_ARGS)"
 bench:
 	@status=0; $(MAKE) --no-print-directory -k bench-all || status=$$?; \
+	cat /proc/loadavg > $(BENCH_FIGURES)/loadavg-end; \
 	$(BENCH_SUMMARY) --out docs/benchmarks.md || status=$$?; \
 	exit $$status
 

@@ -15,7 +15,7 @@ struct Args {
     #[arg(long, env = "BENCH_CRITERION_DIR", default_value = "target/criterion")]
     criterion_dir: PathBuf,
     /// Where the benches wrote figure files, logs and `/usr/bin/time -v` reports; its `started` stamp
-    /// marks the run's start (older files are stale) and `loadavg-start` the load then.
+    /// marks the run's start (older files are stale), `loadavg-start` and `loadavg-end` the load around it.
     #[arg(
         long,
         env = "TAILOR_BENCH_FIGURES",
@@ -65,7 +65,9 @@ fn main() -> anyhow::Result<()> {
             .strftime("%Y-%m-%d %H:%M UTC")
             .to_string(),
         load_start: parse::load_average(&read(args.figures_dir.join("loadavg-start"))),
-        load_end: parse::load_average(&read("/proc/loadavg".into())),
+        // `make bench` records the load when the benches end; a later summary of the same run keeps it.
+        load_end: parse::load_average(&read(args.figures_dir.join("loadavg-end")))
+            .or_else(|| parse::load_average(&read("/proc/loadavg".into()))),
         cpus: std::thread::available_parallelism().ok().map(usize::from),
         cpu_model: parse::cpu_model(&read("/proc/cpuinfo".into())),
         mem_total_bytes: parse::mem_total_bytes(&read("/proc/meminfo".into())),

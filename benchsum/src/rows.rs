@@ -146,7 +146,8 @@ fn node_agent() -> Vec<Row> {
         goal,
         baseline: base("cgroups-rs", cpu_table("cgroups_rs_0_5_1")),
         command: SAMPLING,
-        note: "thread CPU clock, median of rounds over 330 containers on tmpfs (the bench's printed table)",
+        note: "thread CPU clock, median of rounds over 330 containers on tmpfs (the bench's printed table); \
+               the agent keeps files open on cgroupfs and re-opens them on other filesystems",
     };
     let wall = |figure, id| Row {
         source: crit_per(id, 330.0),
@@ -205,7 +206,9 @@ fn node_agent() -> Vec<Row> {
             source: rss_log("CPU:", &["sweeps:"], NS_PER_US),
             goal,
             baseline: None,
-            note: "(CPU with 330 containers − CPU with 0) / samples, including runtime and metrics",
+            note: "(CPU with 330 containers − CPU with 0) / samples, including runtime and metrics; the script's \
+                   default file mode `auto` re-opens files on tmpfs (a real cgroup2 mount gets keep-open: \
+                   `FILE_MODE=keep-open node-agent/bench-rss.sh`)",
             ..rss
         },
     ]

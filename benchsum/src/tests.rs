@@ -107,10 +107,10 @@ fn e2e_log_lines() {
 #[test]
 fn printed_tables_and_script_lines() {
     let sampling = fixture("sampling.log");
-    assert_eq!(parse::table_row(&sampling, "agent_reopen").unwrap(), 8.40);
+    assert_eq!(parse::table_row(&sampling, "agent_reopen").unwrap(), 17.88);
     assert_eq!(
         parse::table_row(&sampling, "cgroups_rs_0_5_1").unwrap(),
-        81.80
+        65.78
     );
     assert!(matches!(
         parse::table_row(&sampling, "agent"),
@@ -123,15 +123,15 @@ fn printed_tables_and_script_lines() {
     let rss = fixture("bench_rss.log");
     assert_eq!(
         parse::number_after(&rss, "peak RSS:", &["peak RSS:"]).unwrap(),
-        10.5
+        11.5
     );
     assert_eq!(
         parse::number_after(&rss, "peak RSS:", &["containers,"]).unwrap(),
-        8.0
+        7.1
     );
     assert_eq!(
         parse::number_after(&rss, "CPU:", &["sweeps:"]).unwrap(),
-        21.2
+        31.7
     );
 }
 

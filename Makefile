@@ -170,6 +170,6 @@ e2e: e2e-report
 # of only reading the pods' facts.
 .PHONY: bench-report
 bench-report:
-	$(CARGO) bench -p tailor-cli --bench report
+	$(CARGO) bench -p tailor-cli --bench report -- $(BENCH_ARGS)
 
-bench: bench-report
+bench-all: bench-report

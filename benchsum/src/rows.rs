@@ -20,6 +20,7 @@ const OOM_E2E: &str = "cargo test -p tailor-tests --locked --test updater_oom --
 const WEBHOOK_E2E: &str = "cargo test -p tailor-tests --locked --test webhook_e2e -- --nocapture";
 const SIM: &str = "cargo bench -p tailor-sim --bench tick -- {BENCH_ARGS}";
 const STARTUP: &str = "cargo bench -p tailor-tests --bench startup";
+const REPORT: &str = "cargo bench -p tailor-cli --bench report -- {BENCH_ARGS}";
 
 const fn crit(id: &'static str) -> Source {
     Source::Criterion { id, per: 1.0 }
@@ -37,13 +38,14 @@ const fn figure(file: &'static str, key: &'static str) -> Source {
     Source::Figure { file, key }
 }
 
-/// Rows in the order of the table: core, planner, node agent, recommender, updater, test bed.
+/// Rows in the order of the table: core, planner, node agent, recommender, updater, report, test bed.
 pub fn rows() -> Vec<Row> {
     let mut rows = histogram();
     rows.extend(planner());
     rows.extend(node_agent());
     rows.extend(recommender());
     rows.extend(updater());
+    rows.extend(report());
     rows.extend(test_bed());
     rows
 }
@@ -325,6 +327,37 @@ const fn log_ms(after: &'static [&'static str]) -> Source {
             scale: NS_PER_MS,
         },
     }
+}
+
+fn report() -> Vec<Row> {
+    let row = |figure, id| Row {
+        bench: "tailor report (#6)",
+        figure,
+        unit: Unit::Time,
+        source: crit(id),
+        goal: Goal::None,
+        baseline: base("reading pod facts only", crit("report_20k_pods/pod_facts")),
+        command: REPORT,
+        note: "",
+    };
+    vec![
+        Row {
+            note: "2 000 Deployments with a VPA × 10 replicas × 2 containers, half with a checkpoint",
+            ..row("assemble a report, 20k pods", "report_20k_pods/assemble")
+        },
+        Row {
+            baseline: None,
+            ..row("render it as a table", "report_20k_pods/table")
+        },
+        Row {
+            baseline: None,
+            ..row("render it as JSON", "report_20k_pods/json")
+        },
+        Row {
+            baseline: None,
+            ..row("render it as CSV", "report_20k_pods/csv")
+        },
+    ]
 }
 
 fn test_bed() -> Vec<Row> {

@@ -78,12 +78,15 @@ pub struct EstimatorConfig {
 }
 
 impl EstimatorConfig {
-    /// Tailor's defaults: upstream's flags with CPU targeted at P80 instead of P90. Paired with the hour-long CPU
+    /// Tailor's defaults: upstream's flags with CPU targeted at P80 instead of P90 and memory rounded up to whole
+    /// MiB. Paired with the hour-long CPU
     /// half-life of [`crate::model::AggregateConfig::default`], the target follows demand closely enough that a
     /// lower percentile leaves less CPU above the request than upstream's P90 of a day (see docs/eval).
     pub fn tailor() -> Self {
         Self {
             target_cpu_percentile: 0.8,
+            // Whole MiB, as the recommender's `--round-memory-bytes` default: no churn from byte-level moves.
+            round_memory_bytes: 1 << 20,
             ..Self::default()
         }
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-use tailor_core::estimate::{MEMORY_LIMITS_ANNOTATION, parse_memory_limits};
+use tailor_core::estimate::MEMORY_LIMITS_ANNOTATION;
 use tailor_core::model::{AggregateCheckpoint, ContainerKey, WorkloadKey, WorkloadKind};
 use tailor_core::quantity::Bytes;
 use tailor_core::time::Timestamp;
@@ -143,15 +143,10 @@ fn memory_limits(
     vpa: &VerticalPodAutoscaler,
     warnings: &mut Vec<String>,
 ) -> BTreeMap<String, Bytes> {
-    let Some(value) = vpa
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(MEMORY_LIMITS_ANNOTATION))
-    else {
+    let Some(parsed) = vpa.memory_limits() else {
         return BTreeMap::new();
     };
-    parse_memory_limits(value).unwrap_or_else(|error| {
+    parsed.unwrap_or_else(|error| {
         warnings.push(format!(
             "VPA {}/{}: annotation {MEMORY_LIMITS_ANNOTATION} ignored: {error}",
             vpa.metadata.namespace.as_deref().unwrap_or_default(),

@@ -14,7 +14,6 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
 use serde_json::json;
 use sim_common::eventually;
-use tailor_core::estimate::{MEMORY_LIMITS_ANNOTATION, parse_memory_limits};
 use tailor_core::quantity::Bytes;
 use tailor_demo::components::Launch;
 use tailor_demo::observe::Amount;
@@ -94,15 +93,10 @@ async fn run(stack: &mut Stack, started: Instant) -> Result<()> {
             let vpas = vpas.clone();
             async move {
                 let vpa = vpas.get(APP).await?;
-                let Some(value) = vpa
-                    .metadata
-                    .annotations
-                    .as_ref()
-                    .and_then(|a| a.get(MEMORY_LIMITS_ANNOTATION))
-                else {
+                let Some(limits) = vpa.memory_limits() else {
                     return Ok(None);
                 };
-                let limits = parse_memory_limits(value)?;
+                let limits = limits?;
                 let target = vpa
                     .status
                     .and_then(|s| s.recommendation)

@@ -547,7 +547,7 @@ proptest::proptest! {
     fn arbitrary_memory_limits_annotation(value in "[a-z0-9=,. MGiKk-]{0,24}") {
         let report = assemble(&with_memory_limits(&value), options());
         let app = row(&report, "web", "app");
-        let parsed = parse_memory_limits(&value);
+        let parsed = tailor_core::estimate::parse_memory_limits(&value);
         proptest::prop_assert_eq!(
             app.memory.recommended_limit,
             parsed.as_ref().ok().and_then(|l| l.get("app").copied())

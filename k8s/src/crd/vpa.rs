@@ -13,6 +13,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use tailor_core::estimate::{LimitsAnnotationError, MEMORY_LIMITS_ANNOTATION, parse_memory_limits};
 
 /// A resource name → quantity map, as `v1.ResourceList` (`cpu`, `memory`, ...).
 pub type ResourceList = BTreeMap<String, Quantity>;
@@ -435,6 +436,18 @@ pub struct VerticalPodAutoscalerCondition {
 }
 
 impl VerticalPodAutoscaler {
+    /// The memory limits Tailor's recommender published in the `tailor.dev/memory-limits` annotation: `None`
+    /// without the annotation, an error when it is malformed (readers then ignore it whole).
+    pub fn memory_limits(
+        &self,
+    ) -> Option<Result<BTreeMap<String, tailor_core::quantity::Bytes>, LimitsAnnotationError>> {
+        self.metadata
+            .annotations
+            .as_ref()?
+            .get(MEMORY_LIMITS_ANNOTATION)
+            .map(|value| parse_memory_limits(value))
+    }
+
     /// Whether this recommender (`name`) serves the VPA: it is named in `spec.recommenders`, or the list is
     /// empty and `serve_unnamed` is set (the cluster's only recommender).
     pub fn is_served_by(&self, name: &str, serve_unnamed: bool) -> bool {

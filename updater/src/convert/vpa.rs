@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use tailor_core::estimate::{MEMORY_LIMITS_ANNOTATION, parse_memory_limits};
 use tailor_core::plan::annotation::{BOOST_POLICY_ANNOTATION, parse_boost_policy};
 use tailor_core::plan::{
     BoostAmount, BoostPolicy, ContainerPolicy, ContainerRecommendation, ControlledValues,
@@ -114,15 +113,10 @@ pub fn boost_policy(b: &GenericStartupBoost) -> Option<BoostPolicy> {
 /// Memory limits the recommender wrote to the VPA's annotation (`--memory-limit-policy from-peaks`). A malformed
 /// value is ignored whole (limits then keep their ratio, the upstream behaviour) and logged.
 pub fn memory_limits(vpa: &VerticalPodAutoscaler) -> BTreeMap<String, Bytes> {
-    let Some(value) = vpa
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(MEMORY_LIMITS_ANNOTATION))
-    else {
+    let Some(parsed) = vpa.memory_limits() else {
         return BTreeMap::new();
     };
-    parse_memory_limits(value).unwrap_or_else(|error| {
+    parsed.unwrap_or_else(|error| {
         tracing::warn!(
             namespace = vpa.metadata.namespace.as_deref().unwrap_or_default(),
             name = vpa.metadata.name.as_deref().unwrap_or_default(),

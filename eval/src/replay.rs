@@ -64,6 +64,15 @@ pub fn replay(
         }
         let out = score.minute(m.cpu, m.memory, &size);
         contender.observe(m.at, out.cpu_observed, out.memory_observed)?;
+        // A minute whose mean demand is above the limit was throttled in at least (demand − limit) / demand of
+        // its periods: the lowest share consistent with the mean (steady demand would be throttled in all).
+        if let (Some(d), Some(seen)) = (m.cpu, out.cpu_observed)
+            && d > seen
+            && d.get() > 0
+        {
+            let share = (d.get() - seen.get()) as f64 / d.get() as f64;
+            contender.observe_throttling(m.at, size.cpu_limit, share);
+        }
         if out.oom_killed {
             contender.record_oom(m.at, size.memory_request, size.memory_limit)?;
             state.last_oom = Some(m.at);

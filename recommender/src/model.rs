@@ -15,9 +15,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use tailor_core::model::{
     AggregateConfig, AggregateState, ContainerKey, ContainerState, MemorySample, ModelError,
-    OpenWindow, WorkloadKey,
+    OpenWindow, WorkloadKey, throttling_demand,
 };
-use tailor_core::quantity::Bytes;
+use tailor_core::quantity::{Bytes, MilliCpu};
 use tailor_core::report::{CPU_HISTOGRAM_BUCKETS, ContainerReport, cpu_bucket_start_millicores};
 use tailor_core::time::Timestamp;
 
@@ -221,8 +221,8 @@ impl Model {
             let t = &r.cpu.throttling;
             if let (Some(limit), true) = (r.cpu.limit_millicores, t.nr_periods > 0) {
                 let share = t.nr_throttled as f64 / t.nr_periods as f64;
-                if share >= opts.throttling_threshold {
-                    let demand = limit as f64 * (1.0 + share) / 1000.0;
+                let limit = MilliCpu(i64::try_from(limit).unwrap_or(i64::MAX));
+                if let Some(demand) = throttling_demand(limit, share, opts.throttling_threshold) {
                     agg.cpu.add_sample(demand, interval_weight, start);
                 }
             }

@@ -6,11 +6,13 @@ mod aggregate;
 mod config;
 mod container;
 mod keys;
+mod throttling;
 
 pub use aggregate::{AggregateCheckpoint, AggregateState, OomFloor};
 pub use config::AggregateConfig;
 pub use container::{ContainerState, OpenWindow, SampleOutcome};
 pub use keys::{ContainerKey, WorkloadKey, WorkloadKind};
+pub use throttling::throttling_demand;
 
 use crate::quantity::{Bytes, MilliCpu};
 use crate::time::Timestamp;

@@ -37,6 +37,9 @@ pub trait Contender {
     ) -> Result<(), ContenderError>;
     /// The current recommendation; `None` means "leave the request alone".
     fn recommend(&mut self, at: Timestamp) -> Result<Option<Recommendation>, ContenderError>;
+    /// The minute starting `at` was throttled under `limit` in about `share` of its CFS periods (demand above
+    /// the limit). Only Tailor's throttling signal listens.
+    fn observe_throttling(&mut self, _at: Timestamp, _limit: MilliCpu, _share: f64) {}
     /// A memory limit recommended apart from the request (after [`Self::recommend`] at the same `at`); `None`
     /// keeps the limit's ratio to the request.
     fn memory_limit(&mut self, _at: Timestamp) -> Option<Bytes> {

@@ -8,12 +8,15 @@ use tailor_core::estimate::{
 };
 use tailor_core::histogram::PercentileMode;
 use tailor_core::model::{
-    AggregateConfig, AggregateState, ContainerState, CpuSample, MemorySample,
+    AggregateConfig, AggregateState, ContainerState, CpuSample, MemorySample, throttling_demand,
 };
 use tailor_core::quantity::{Bytes, MilliCpu};
 use tailor_core::time::Timestamp;
 
 use super::{Contender, ContenderError};
+
+/// The recommender's `--throttling-threshold` default: the share of periods from which an interval is starved.
+const THROTTLING_THRESHOLD: f64 = 0.1;
 
 /// A named configuration of the core.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +24,8 @@ pub struct TailorVariant {
     pub name: String,
     pub aggregate: AggregateConfig,
     pub estimator: EstimatorConfig,
+    /// Heavy throttling adds a sample above the limit (the recommender's `--throttling-signal`, on by default).
+    pub throttling_signal: bool,
 }
 
 impl TailorVariant {
@@ -30,6 +35,7 @@ impl TailorVariant {
             name: "tailor-upstream-mode".into(),
             aggregate: AggregateConfig::upstream(),
             estimator: EstimatorConfig::default(),
+            throttling_signal: false,
         }
     }
 
@@ -40,6 +46,7 @@ impl TailorVariant {
             name: "tailor-defaults".into(),
             aggregate: AggregateConfig::default(),
             estimator: EstimatorConfig::tailor(),
+            throttling_signal: true,
         }
     }
 
@@ -52,6 +59,7 @@ impl TailorVariant {
                 percentile_mode: PercentileMode::Interpolate,
                 ..EstimatorConfig::default()
             },
+            throttling_signal: false,
         }
     }
 
@@ -64,6 +72,7 @@ impl TailorVariant {
                 ..AggregateConfig::upstream()
             },
             estimator: EstimatorConfig::default(),
+            throttling_signal: false,
         }
     }
 
@@ -76,6 +85,17 @@ impl TailorVariant {
                 ..AggregateConfig::upstream()
             },
             estimator: EstimatorConfig::tailor(),
+            throttling_signal: false,
+        }
+    }
+
+    /// Upstream mode plus the throttling signal, nothing else.
+    pub fn throttling_signal_only() -> Self {
+        Self {
+            name: "tailor-throttling-signal-only".into(),
+            aggregate: AggregateConfig::upstream(),
+            estimator: EstimatorConfig::default(),
+            throttling_signal: true,
         }
     }
 
@@ -88,6 +108,7 @@ impl TailorVariant {
                 percentile_mode: PercentileMode::Interpolate,
                 ..EstimatorConfig::tailor()
             },
+            throttling_signal: true,
         }
     }
 
@@ -96,8 +117,8 @@ impl TailorVariant {
     pub fn candidates() -> Vec<Self> {
         let base = Self::defaults();
         // The memory request from every sample, the limit from the daily peaks (P90 + 15 %, i.e. what upstream
-        // sets the request to) with the OOM floor on it. Not a default: the updater does not apply recommended
-        // limits yet.
+        // sets the request to) with the OOM floor on it. Opt-in in the recommender, not a default: it trades slack
+        // for time above the request (docs/eval/README.md).
         let split_memory = |name: &str, request_percentile: f64, upper_percentile: f64| Self {
             name: name.into(),
             aggregate: AggregateConfig {
@@ -113,6 +134,7 @@ impl TailorVariant {
                 },
                 ..base.estimator.clone()
             },
+            throttling_signal: true,
         };
         vec![
             split_memory("candidate-split-memory-p90", 0.9, 0.95),
@@ -126,6 +148,7 @@ impl TailorVariant {
                     ..base.aggregate.clone()
                 },
                 estimator: base.estimator.clone(),
+                throttling_signal: true,
             },
             Self {
                 name: "candidate-margin-5pct".into(),
@@ -134,6 +157,7 @@ impl TailorVariant {
                     safety_margin_fraction: 0.05,
                     ..base.estimator.clone()
                 },
+                throttling_signal: true,
             },
         ]
     }
@@ -144,6 +168,7 @@ impl TailorVariant {
             Self::defaults(),
             Self::oom_floor_only(),
             Self::responsive_cpu_only(),
+            Self::throttling_signal_only(),
             Self::interpolate_only(),
             Self::all_improvements(),
         ]
@@ -213,6 +238,16 @@ impl Contender for Tailor {
         let rec = recommend(&self.aggregate, &self.variant.estimator, 1, at);
         self.last_target_memory = rec.target.memory;
         Ok(Some(rec))
+    }
+
+    fn observe_throttling(&mut self, at: Timestamp, limit: MilliCpu, share: f64) {
+        if !self.variant.throttling_signal {
+            return;
+        }
+        if let Some(demand) = throttling_demand(limit, share, THROTTLING_THRESHOLD) {
+            let weight = self.variant.aggregate.cpu_sample_weight;
+            self.aggregate.cpu.add_sample(demand, weight, at);
+        }
     }
 
     fn memory_limit(&mut self, at: Timestamp) -> Option<Bytes> {

@@ -311,14 +311,12 @@ fn memory_figures_are_whole_mebibytes_with_the_default_flags_and_exact_in_upstre
     };
     let v = vpa("StatefulSet", "db", vec![]);
     let rounded = mib(&compute(&v, &model, &pods(), None, &flags, now()));
-    let exact = mib(&compute(
-        &v,
-        &model,
-        &pods(),
-        None,
-        &RecommendConfig::default(),
-        now(),
-    ));
+    // Upstream's estimator flags (no rounding); `RecommendConfig::default()` carries Tailor's, which round.
+    let upstream = RecommendConfig {
+        estimator: EstimatorConfig::default(),
+        ..RecommendConfig::default()
+    };
+    let exact = mib(&compute(&v, &model, &pods(), None, &upstream, now()));
     assert_eq!(rounded.len(), 4);
     for (r, e) in rounded.iter().zip(&exact) {
         assert_eq!(r % (1 << 20), 0, "{r} is whole MiB");

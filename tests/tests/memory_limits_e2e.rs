@@ -6,6 +6,7 @@
 //! upstream's keep-the-ratio rule the limit would have fallen with the request, below the spikes.
 
 mod sim_common;
+mod stack_common;
 
 use std::time::{Duration, Instant};
 
@@ -14,6 +15,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
 use serde_json::json;
 use sim_common::eventually;
+use stack_common::with_stack;
 use tailor_core::quantity::Bytes;
 use tailor_demo::components::Launch;
 use tailor_demo::observe::Amount;
@@ -65,15 +67,7 @@ fn memory(p: &Pod) -> Option<(i64, i64)> {
 #[tokio::test]
 async fn a_split_memory_recommendation_lowers_the_request_and_keeps_the_limit_above_the_spikes()
 -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    let started = Instant::now();
-    let mut stack = Stack::start(&options(), dir.path(), |_| {}).await?;
-    let result = run(&mut stack, started).await;
-    if result.is_err() {
-        eprintln!("component logs:{}", stack.log_tails(40));
-    }
-    stack.stop().await?;
-    result
+    with_stack(&options(), run).await
 }
 
 async fn run(stack: &mut Stack, started: Instant) -> Result<()> {

@@ -8,6 +8,7 @@
 //! [`Stack`], the same orchestration `make demo` uses with real processes).
 
 mod sim_common;
+mod stack_common;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -17,6 +18,7 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, ListParams};
 use serde_json::json;
 use sim_common::eventually;
+use stack_common::with_stack;
 use tailor_demo::components::Launch;
 use tailor_demo::observe::Amount;
 use tailor_demo::stack::{Stack, StackOptions};
@@ -86,15 +88,7 @@ fn status_amounts(p: &Pod) -> Option<(Amount, Amount, i32)> {
 #[tokio::test]
 async fn cgroup_usage_flows_through_agent_recommender_and_updater_into_an_in_place_resize()
 -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    let started = Instant::now();
-    let mut stack = Stack::start(&options(), dir.path(), |_| {}).await?;
-    let result = run(&mut stack, started).await;
-    if result.is_err() {
-        eprintln!("component logs:{}", stack.log_tails(40));
-    }
-    stack.stop().await?;
-    result
+    with_stack(&options(), run).await
 }
 
 async fn run(stack: &mut Stack, started: Instant) -> Result<()> {

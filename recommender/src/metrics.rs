@@ -3,12 +3,14 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
+
+use crate::ingest::parked::{DropReason, Drops};
 
 /// Why a report was rejected (a closed set, so the label stays bounded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EncodeLabelValue)]
@@ -56,6 +58,20 @@ pub struct IngestLabels {
     pub result: IngestResult,
 }
 
+// The documented values (expired, overflow, foreign); the derive would write the variant names.
+impl EncodeLabelValue for DropReason {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        std::fmt::Write::write_str(encoder, self.as_str())
+    }
+}
+
+/// Labels of dropped parked entries.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct ParkedDropLabels {
+    /// expired, overflow or foreign.
+    pub reason: DropReason,
+}
+
 /// Outcome of a write to the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EncodeLabelValue)]
 pub enum WriteResult {
@@ -94,8 +110,12 @@ pub struct Metrics {
     pub rejected: Family<RejectLabels, Counter>,
     /// Container summaries applied.
     pub container_reports: Counter,
-    /// Container summaries skipped because their pod is not known (yet).
+    /// Report entries whose pod or workload was not known yet when they arrived (they are parked).
     pub unknown_pods: Counter,
+    /// Report entries parked until their pod and its workload are known.
+    pub parked: Gauge,
+    /// Parked entries dropped unapplied, by reason.
+    pub parked_dropped: Family<ParkedDropLabels, Counter>,
     /// OOM kills applied.
     pub oom_events: Counter,
     /// OOM kills known only from a periodic summary's count (their urgent event never arrived).
@@ -131,6 +151,8 @@ impl Metrics {
             rejected: Family::default(),
             container_reports: Counter::default(),
             unknown_pods: Counter::default(),
+            parked: Gauge::default(),
+            parked_dropped: Family::default(),
             oom_events: Counter::default(),
             ooms_recovered: Counter::default(),
             aggregates: Gauge::default(),
@@ -167,9 +189,23 @@ impl Metrics {
         );
         r.register(
             "unknown_pod_reports",
-            "Container summaries skipped: pod not known yet",
+            "Report entries whose pod or its workload was not known yet on arrival; parked until it is",
             m.unknown_pods.clone(),
         );
+        r.register(
+            "parked_entries",
+            "Report entries waiting for their pod and its workload to be known",
+            m.parked.clone(),
+        );
+        r.register(
+            "parked_entries_dropped",
+            "Parked report entries dropped unapplied, by reason (expired, overflow, foreign)",
+            m.parked_dropped.clone(),
+        );
+        // Every reason exported from the start, so a rate over it is defined before the first drop.
+        for reason in DropReason::ALL {
+            let _ = m.parked_dropped.get_or_create(&ParkedDropLabels { reason });
+        }
         r.register(
             "oom_events",
             "OOM kills applied to the model",
@@ -238,6 +274,19 @@ impl Metrics {
     /// Counts an accepted report.
     pub fn accept(&self, result: IngestResult) {
         self.reports.get_or_create(&IngestLabels { result }).inc();
+    }
+
+    /// Exports how many entries are parked and counts those dropped since the last call.
+    pub fn observe_parked(&self, held: usize, drops: Drops) {
+        self.parked.set(i64::try_from(held).unwrap_or(i64::MAX));
+        for reason in DropReason::ALL {
+            let n = drops.get(reason);
+            if n > 0 {
+                self.parked_dropped
+                    .get_or_create(&ParkedDropLabels { reason })
+                    .inc_by(n);
+            }
+        }
     }
 
     /// Sets a recommendation gauge, unless that would create a series beyond the cap.

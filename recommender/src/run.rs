@@ -82,8 +82,13 @@ pub async fn serve(
 
     let shared = Arc::new(Shared::new(args.model_options()));
     let restored_ready = readiness.handle("checkpoints");
-    let stores = stores::start(&client, &readiness, &shutdown, Arc::clone(&shared));
     let clock = ingest::system_clock();
+    let feed = stores::PodFeed {
+        shared: Arc::clone(&shared),
+        metrics: metrics.clone(),
+        clock: Arc::clone(&clock),
+    };
+    let stores = stores::start(&client, &readiness, &shutdown, feed);
     // Released only after the last checkpoint is written at shutdown, so that write still counts as the leader's.
     let release_lease = CancellationToken::new();
     let (leadership, lease_task) =
@@ -357,6 +362,11 @@ async fn pass_loop(ctx: Arc<Ctx>, shutdown: CancellationToken) {
 async fn pass(ctx: &Ctx) {
     let lookup = ctx.stores.clone();
     ctx.shared.pods_mut().resolve_pending(&lookup);
+    let unparked = ingest::apply::unpark_all(&ctx.shared, now(ctx));
+    ingest::record(&ctx.metrics, &ctx.shared, &unparked);
+    if unparked.unparked > 0 {
+        tracing::debug!(?unparked, "parked report entries taken up");
+    }
     let served: Vec<_> = ctx
         .stores
         .vpas

@@ -6,16 +6,21 @@ use tokio::sync::Notify;
 
 use crate::ingest::dedup::SequenceTracker;
 use crate::ingest::oom::OomLedger;
+use crate::ingest::parked::ParkedEntries;
 use crate::model::{Model, ModelOptions};
 use crate::pods::PodIndex;
 
 /// Model, pod index and report sequence numbers, each behind its own lock (held briefly, never across I/O).
+///
+/// Where several are held at once they are taken in this order: pods, model, then one of the OOM ledger or the
+/// parked entries (never both).
 #[derive(Debug)]
 pub struct Shared {
     model: Mutex<Model>,
     pods: RwLock<PodIndex>,
     sequences: Mutex<SequenceTracker>,
     ooms: Mutex<OomLedger>,
+    parked: Mutex<ParkedEntries>,
     /// Woken when an OOM kill arrives, so the recommendation pass runs at once instead of at its next tick.
     pub urgent: Notify,
 }
@@ -28,6 +33,7 @@ impl Shared {
             pods: RwLock::new(PodIndex::default()),
             sequences: Mutex::new(SequenceTracker::default()),
             ooms: Mutex::new(OomLedger::default()),
+            parked: Mutex::new(ParkedEntries::default()),
             urgent: Notify::new(),
         }
     }
@@ -60,5 +66,10 @@ impl Shared {
     /// The OOM kills already counted, per runtime container.
     pub fn ooms(&self) -> MutexGuard<'_, OomLedger> {
         self.ooms.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Report entries waiting for their pod or its workload to be known.
+    pub fn parked(&self) -> MutexGuard<'_, ParkedEntries> {
+        self.parked.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

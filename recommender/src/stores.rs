@@ -22,6 +22,8 @@ use tailor_k8s::quantity::parse_resources;
 use tailor_k8s::watch::spawn_reflector;
 use tokio_util::sync::CancellationToken;
 
+use crate::ingest::{self, Clock, apply};
+use crate::metrics::Metrics;
 use crate::state::Shared;
 
 /// Read-only views of the cluster the recommendation pass uses.
@@ -53,6 +55,20 @@ impl OwnerLookup for Stores {
 }
 
 impl Stores {
+    /// Stores that know nothing, for tests that feed pods whose owners need no lookup.
+    #[cfg(test)]
+    pub(crate) fn empty() -> Self {
+        use kube::runtime::reflector::store;
+        Self {
+            vpas: store().0,
+            nodes: store().0,
+            owners: OwnerStores {
+                replica_sets: store().0,
+                jobs: store().0,
+            },
+        }
+    }
+
     /// The component-wise largest allocatable CPU and memory over all nodes, if any node is known.
     pub fn largest_node(&self) -> Option<Resources> {
         self.nodes
@@ -64,12 +80,30 @@ impl Stores {
     }
 }
 
-/// Starts every watch. Pods feed `shared`'s pod index (and resolve owners through the returned stores).
+/// What the pod watch needs besides the pod index: report entries parked for a pod are applied as soon as an
+/// update makes the pod attributable.
+#[derive(Clone)]
+pub struct PodFeed {
+    /// Model, pod index and parked entries.
+    pub shared: Arc<Shared>,
+    /// Where applied parked entries are counted.
+    pub metrics: Metrics,
+    /// The time source.
+    pub clock: Clock,
+}
+
+impl Debug for PodFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PodFeed").finish_non_exhaustive()
+    }
+}
+
+/// Starts every watch. Pods feed `feed`'s pod index (and resolve owners through the returned stores).
 pub fn start(
     client: &Client,
     readiness: &Readiness,
     shutdown: &CancellationToken,
-    shared: Arc<Shared>,
+    feed: PodFeed,
 ) -> Stores {
     let cfg = watcher::Config::default;
     let replica_sets = spawn_reflector(
@@ -112,7 +146,7 @@ pub fn start(
     tokio::spawn(feed_pods(
         pods,
         stores.clone(),
-        shared,
+        feed,
         readiness.handle("pods"),
         shutdown.clone(),
     ));
@@ -123,12 +157,13 @@ pub fn start(
 pub async fn feed_pods<S>(
     stream: S,
     lookup: Stores,
-    shared: Arc<Shared>,
+    feed: PodFeed,
     ready: ReadinessHandle,
     shutdown: CancellationToken,
 ) where
     S: Stream<Item = Result<watcher::Event<Pod>, watcher::Error>> + Send,
 {
+    let shared = &feed.shared;
     let mut stream = std::pin::pin!(stream);
     let mut listed: Option<HashSet<String>> = None;
     loop {
@@ -145,6 +180,9 @@ pub async fn feed_pods<S>(
                     seen.insert(uid.clone());
                 }
                 shared.pods_mut().apply(&pod, &lookup);
+                if let Some(uid) = pod.metadata.uid.as_deref() {
+                    unpark(&feed, uid);
+                }
             }
             Some(Ok(watcher::Event::Delete(pod))) => {
                 let Some(uid) = pod.metadata.uid.as_deref() else {
@@ -169,5 +207,16 @@ pub async fn feed_pods<S>(
                 ready.set_ready();
             }
         }
+    }
+}
+
+fn unpark(feed: &PodFeed, uid: &str) {
+    let applied = apply::unpark_pod(&feed.shared, uid, (feed.clock)());
+    if applied.unparked == 0 {
+        return;
+    }
+    ingest::record(&feed.metrics, &feed.shared, &applied);
+    if applied.ooms > 0 {
+        feed.shared.urgent.notify_one();
     }
 }

@@ -3,13 +3,16 @@
 //! Each request is authenticated (TokenReview; only the node-agent ServiceAccount), size-bounded, parsed,
 //! validated, de-duplicated by `(agent_id, sequence)` and checked against the pod index (a report about a pod
 //! on another node is refused) before anything touches the model. Every refusal has a status code, a short
-//! reason in the body and a `tailor_recommender_reports_rejected_total{reason}` count.
+//! reason in the body and a `tailor_recommender_reports_rejected_total{reason}` count. An accepted report is
+//! never sent again, so entries about a pod the recommender cannot attribute yet are parked, not dropped
+//! ([`parked`]).
 
 pub mod apply;
 pub mod auth;
 pub mod cert_reload;
 pub mod dedup;
 pub mod oom;
+pub mod parked;
 pub mod tls;
 
 use std::sync::Arc;
@@ -24,6 +27,7 @@ use axum::routing::post;
 use tailor_core::report::NodeReport;
 use tailor_core::time::Timestamp;
 
+use self::apply::Applied;
 use self::auth::{AuthPolicy, Review, TokenReviewer};
 use crate::metrics::{IngestResult, Metrics, RejectReason};
 use crate::state::Shared;
@@ -208,16 +212,27 @@ async fn receive(
                 .sequences()
                 .record(&report.agent_id, report.sequence, now.unix_millis());
             m.accept(IngestResult::Applied);
-            m.container_reports.inc_by(applied.containers as u64);
-            m.unknown_pods.inc_by(applied.skipped as u64);
-            m.ooms_recovered.inc_by(applied.recovered_ooms as u64);
-            if applied.ooms > 0 {
-                m.oom_events.inc_by(applied.ooms as u64);
+            record(m, &state.shared, &applied);
+            // A parked OOM kill wakes the pass too: it retries owner resolution, which is what the kill waits for.
+            if applied.ooms > 0 || applied.parked_ooms > 0 {
                 state.shared.urgent.notify_one();
             }
             (StatusCode::OK, axum::Json(applied)).into_response()
         }
     }
+}
+
+/// Counts what applying a report or parked entries did, and exports the state of the parked entries.
+pub fn record(metrics: &Metrics, shared: &Shared, applied: &Applied) {
+    metrics.container_reports.inc_by(applied.containers as u64);
+    metrics.unknown_pods.inc_by(applied.parked as u64);
+    metrics.ooms_recovered.inc_by(applied.recovered_ooms as u64);
+    metrics.oom_events.inc_by(applied.ooms as u64);
+    let (held, drops) = {
+        let mut parked = shared.parked();
+        (parked.len(), parked.take_drops())
+    };
+    metrics.observe_parked(held, drops);
 }
 
 #[cfg(test)]

@@ -68,6 +68,7 @@ impl TokenReviewer for FakeReviewer {
 struct Fixture {
     router: Router,
     shared: Arc<Shared>,
+    metrics: Metrics,
     registry: Registry,
 }
 
@@ -84,12 +85,13 @@ fn fixture() -> Fixture {
         reviewer: Arc::new(FakeReviewer::new()),
         policy: AuthPolicy::service_account("tailor", "tailor-node-agent"),
         shared: Arc::clone(&shared),
-        metrics,
+        metrics: metrics.clone(),
         clock: Arc::new(|| Timestamp::from_unix_millis(T0 + 20_000)),
     };
     Fixture {
         router: router(state, 64 * 1024),
         shared,
+        metrics,
         registry,
     }
 }
@@ -318,22 +320,6 @@ async fn report_about_a_pod_on_another_node_is_refused_whole() {
 }
 
 #[tokio::test]
-async fn unknown_pods_are_skipped_not_fatal() {
-    let f = fixture();
-    let body = json(&report(
-        "node-a",
-        1,
-        vec![container("uid-1", "db-uid-1"), container("uid-new", "new")],
-    ));
-    let (status, text) = post(&f.router, Some("good-a"), body).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(
-        text.contains("\"skipped\":1") && text.contains("\"containers\":1"),
-        "{text}"
-    );
-}
-
-#[tokio::test]
 async fn oom_event_raises_memory_and_wakes_the_pass() {
     let f = fixture();
     let mut r = report("node-a", 1, vec![]);
@@ -508,3 +494,5 @@ proptest::proptest! {
         });
     }
 }
+
+mod parking;

@@ -81,13 +81,17 @@ e2e: controlplane
 # Evaluation (issue 8): replays the traces in ../shared/traces through Tailor, the upstream VPA recommender (its own
 # Go packages, built by eval/vpa-driver/build.sh into .build/vpa-driver; needs Go >= 1.26) and baselines, prints a
 # table per dataset and writes docs/eval/results.md and plots. `make test` runs the small subset (eval/tests).
-.PHONY: eval eval-small vpa-driver
+.PHONY: eval eval-small eval-sweep vpa-driver
 TRACES ?= ../shared/traces
 vpa-driver:
 	eval/vpa-driver/build.sh
 
 eval: vpa-driver
 	$(CARGO) run --release --locked -p tailor-eval -- --traces $(TRACES) --driver .build/vpa-driver --out docs/eval --candidates
+
+# The settings grid of eval/src/sweep.rs against the upstream VPA, written to docs/eval/sweep.md (a few minutes).
+eval-sweep: vpa-driver
+	$(CARGO) run --release --locked -p tailor-eval -- --traces $(TRACES) --driver .build/vpa-driver --out docs/eval --sweep
 
 eval-small: vpa-driver
 	$(CARGO) test --locked -p tailor-eval --test upstream -- --nocapture

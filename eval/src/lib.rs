@@ -15,5 +15,6 @@ pub mod replay;
 pub mod report;
 pub mod run;
 pub mod score;
+pub mod sweep;
 pub mod table;
 pub mod trace;

@@ -6,13 +6,14 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
-use tailor_eval::contender::ContenderSpec;
+use tailor_eval::contender::{ContenderSpec, TailorVariant};
 use tailor_eval::fill::FillConfig;
 use tailor_eval::import::{PromResource, parse_prometheus};
 use tailor_eval::plot::{legend, plot_trace};
 use tailor_eval::policy::ResizePolicy;
 use tailor_eval::report::{per_trace, summary};
 use tailor_eval::run::{Evaluation, MIN_MINUTES, evaluate, load_shared};
+use tailor_eval::sweep;
 
 /// Contenders drawn in the plots (all of them would be unreadable); the tables have every one.
 const PLOTTED: [&str; 5] = [
@@ -57,6 +58,10 @@ struct Cli {
     /// Also run the candidate changes to the core's defaults (marked `candidate-`, never defaults).
     #[arg(long)]
     candidates: bool,
+    /// Score a grid of Tailor settings against the upstream VPA instead (`eval/src/sweep.rs`); with `--out`,
+    /// writes sweep.md there and leaves results.md alone.
+    #[arg(long, conflicts_with = "candidates")]
+    sweep: bool,
     /// Only the contenders whose names contain one of these (comma-separated); the table's goal line needs
     /// `vpa-upstream` and `tailor-defaults`.
     #[arg(long, value_delimiter = ',')]
@@ -95,7 +100,18 @@ fn main() -> anyhow::Result<()> {
         core_planner: !cli.stand_in_policy,
         ..ResizePolicy::default()
     };
-    let mut contenders = if cli.candidates {
+    let mut contenders = if cli.sweep {
+        let mut v = vec![
+            ContenderSpec::VpaGo(cli.driver.clone()),
+            ContenderSpec::Tailor(Box::new(TailorVariant::defaults())),
+        ];
+        v.extend(
+            sweep::grid()
+                .iter()
+                .map(|p| ContenderSpec::Tailor(Box::new(p.variant()))),
+        );
+        v
+    } else if cli.candidates {
         ContenderSpec::with_candidates(cli.driver.clone())
     } else {
         ContenderSpec::all(cli.driver.clone())
@@ -117,12 +133,43 @@ fn main() -> anyhow::Result<()> {
             }
         }
     }
+    if cli.sweep {
+        let eval = evaluate(&traces, &contenders, &fill, &policy, &[], cli.jobs)?;
+        let table = format!(
+            "{}\n## Per dataset, every metric\n{}",
+            sweep::table(&eval),
+            summary(&eval)
+        );
+        println!("{table}");
+        if let Some(out) = &cli.out {
+            write_sweep(out, &table, &fill)?;
+        }
+        return Ok(());
+    }
     let eval = evaluate(&traces, &contenders, &fill, &policy, &plot, cli.jobs)?;
     let tables = summary(&eval);
     println!("{tables}");
     if let Some(out) = &cli.out {
         write_results(out, &eval, &tables, &fill, &policy)?;
     }
+    Ok(())
+}
+
+fn write_sweep(out: &std::path::Path, table: &str, fill: &FillConfig) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let args: Vec<String> = std::env::args().collect();
+    let md = format!(
+        "# Settings sweep against the upstream VPA\n\n\
+         Produced by `make eval-sweep`, which runs:\n\n```\n{}\n```\n\n\
+         Same replay, fill-in (seed {}) and planner as `results.md`; memory limit = request. Each row is one \
+         setting applied to every trace; the cut is 1 − slack/VPA's slack, pooled per dataset. The goal of issue \
+         8 needs a cut of at least +30% in every column with harms ≤ VPA everywhere. Grid and names: \
+         `eval/src/sweep.rs`; findings: `README.md` in this folder.\n\n{table}",
+        args.join(" "),
+        fill.seed
+    );
+    let path = out.join("sweep.md");
+    std::fs::write(&path, md).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 

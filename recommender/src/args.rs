@@ -102,14 +102,23 @@ pub struct Args {
     #[arg(long, env = "TAILOR_OOM_FLOOR_HOLD_SECONDS", default_value_t = 24 * 3600)]
     pub oom_floor_hold_seconds: u64,
 
-    /// Half-life of the CPU usage histogram, in seconds. Tailor's default is an hour (CPU follows demand through
-    /// the day); upstream VPA's is 86400.
-    #[arg(long, env = "TAILOR_CPU_HALF_LIFE_SECONDS", default_value_t = 3600)]
+    /// Half-life of the CPU usage histogram, in seconds. Tailor's default is 15 minutes (CPU follows the level of
+    /// demand through the day); upstream VPA's is 86400.
+    #[arg(long, env = "TAILOR_CPU_HALF_LIFE_SECONDS", default_value_t = 900)]
     pub cpu_half_life_seconds: u64,
 
-    /// Percentile of the CPU histogram the target is set from. Tailor's default is 0.8; upstream VPA's is 0.9.
-    #[arg(long, env = "TAILOR_TARGET_CPU_PERCENTILE", default_value_t = 0.8)]
+    /// Percentile of the CPU histogram the target is set from (upstream VPA's default too).
+    #[arg(long, env = "TAILOR_TARGET_CPU_PERCENTILE", default_value_t = 0.9)]
     pub target_cpu_percentile: f64,
+
+    /// Fraction added on top of the CPU percentiles. Tailor's default is 0.05; upstream VPA's
+    /// `--recommendation-margin-fraction` is 0.15 for both resources.
+    #[arg(long, env = "TAILOR_CPU_MARGIN_FRACTION", default_value_t = 0.05)]
+    pub cpu_margin_fraction: f64,
+
+    /// Fraction added on top of the memory percentiles (upstream VPA's default too).
+    #[arg(long, env = "TAILOR_MEMORY_MARGIN_FRACTION", default_value_t = 0.15)]
+    pub memory_margin_fraction: f64,
 
     /// How memory limits are recommended: `keep-ratio` (none: the updater keeps each limit's ratio to its
     /// request, as upstream) or `from-peaks` (the limit from the daily peaks, written to the VPA's
@@ -175,6 +184,9 @@ pub enum ArgsError {
     /// A percentile outside (0, 1].
     #[error("{0} must be in (0, 1], got {1}")]
     Percentile(&'static str, f64),
+    /// A safety margin below 0 or absurdly large (over 10×).
+    #[error("{0} must be between 0 and 10, got {1}")]
+    Margin(&'static str, f64),
 }
 
 /// `--memory-limit-policy`.
@@ -211,6 +223,14 @@ impl Args {
         ] {
             if !(p > 0.0 && p <= 1.0) {
                 return Err(ArgsError::Percentile(flag, p));
+            }
+        }
+        for (flag, m) in [
+            ("--cpu-margin-fraction", self.cpu_margin_fraction),
+            ("--memory-margin-fraction", self.memory_margin_fraction),
+        ] {
+            if !(0.0..=10.0).contains(&m) {
+                return Err(ArgsError::Margin(flag, m));
             }
         }
         self.auth_policy().map(|_| ())
@@ -258,12 +278,14 @@ impl Args {
                 round_memory_bytes: self.round_memory_bytes,
                 target_cpu_percentile: self.target_cpu_percentile.clamp(0.0, 1.0),
                 target_memory_percentile: self.target_memory_percentile.clamp(0.0, 1.0),
+                cpu_safety_margin_fraction: self.cpu_margin_fraction.clamp(0.0, 10.0),
+                memory_safety_margin_fraction: self.memory_margin_fraction.clamp(0.0, 10.0),
                 memory_limit: match self.memory_limit_policy {
                     MemoryLimitFlag::KeepRatio => MemoryLimitPolicy::KeepRatio,
                     MemoryLimitFlag::FromPeaks => MemoryLimitPolicy::FromPeaks {
                         percentile: self.memory_limit_percentile.clamp(0.0, 1.0),
-                        // The same margin upstream puts on the request it sizes from these peaks.
-                        margin_fraction: EstimatorConfig::default().safety_margin_fraction,
+                        // The margin upstream puts on the request it sizes from these peaks.
+                        margin_fraction: self.memory_margin_fraction.clamp(0.0, 10.0),
                     },
                 },
                 ..EstimatorConfig::tailor()
@@ -307,14 +329,39 @@ mod tests {
                 .floors_the_limit()
         );
         let defaults = parse(&["--insecure-http"]);
+        let est = defaults.recommend_config().estimator;
         assert_eq!(
-            defaults.recommend_config().estimator.target_cpu_percentile,
-            0.8
+            (
+                est.target_cpu_percentile,
+                est.cpu_safety_margin_fraction,
+                est.memory_safety_margin_fraction
+            ),
+            (0.9, 0.05, 0.15)
+        );
+        // The flags' defaults are the core's: the evaluation scores the core's, the binary ships the flags'.
+        let core = EstimatorConfig::tailor();
+        assert_eq!(
+            (
+                est.target_cpu_percentile,
+                est.cpu_safety_margin_fraction,
+                est.memory_safety_margin_fraction
+            ),
+            (
+                core.target_cpu_percentile,
+                core.cpu_safety_margin_fraction,
+                core.memory_safety_margin_fraction
+            )
         );
         assert_eq!(
             defaults.model_options().aggregate.cpu_half_life,
-            Duration::from_secs(3600)
+            AggregateConfig::default().cpu_half_life
         );
+        assert_eq!(
+            defaults.model_options().aggregate.cpu_half_life,
+            Duration::from_secs(900)
+        );
+        let args = parse(&["--insecure-http", "--cpu-margin-fraction=-0.1"]);
+        assert!(matches!(args.validate(), Err(ArgsError::Margin(..))));
     }
 
     #[test]

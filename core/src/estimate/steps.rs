@@ -20,12 +20,14 @@ pub fn percentile(
     )
 }
 
-/// Adds `fraction` of each amount (the fraction itself truncated, as upstream).
-pub fn with_margin(r: Resources, fraction: f64) -> Resources {
+/// Adds a fraction of each amount (the added part truncated, as upstream).
+pub fn with_margin(r: Resources, cpu_fraction: f64, memory_fraction: f64) -> Resources {
     Resources::new(
-        r.cpu.saturating_add(r.cpu.scale(fraction)).clamp_resource(),
+        r.cpu
+            .saturating_add(r.cpu.scale(cpu_fraction))
+            .clamp_resource(),
         r.memory
-            .saturating_add(r.memory.scale(fraction))
+            .saturating_add(r.memory.scale(memory_fraction))
             .clamp_resource(),
     )
 }

@@ -60,7 +60,7 @@ fn the_steps_compose_to_the_same_numbers() {
     let agg = one_day_constant(0.5, Bytes(300 * MIB));
     let base = percentile(&agg, 0.9, 0.9, PercentileMode::BucketEnd);
     assert_eq!(base, Resources::new(MilliCpu(511), Bytes(330_659_541)));
-    let margin = with_margin(base, 0.15);
+    let margin = with_margin(base, 0.15, 0.15);
     assert_eq!(margin, Resources::new(MilliCpu(587), Bytes(380_258_472)));
     let conf = confidence(&agg, Duration::from_secs(86_400));
     assert!((conf - 1439.0 / 1440.0).abs() < 1e-12);

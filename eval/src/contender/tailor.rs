@@ -39,8 +39,8 @@ impl TailorVariant {
         }
     }
 
-    /// What Tailor ships as defaults: `AggregateConfig::default()` (the OOM floor, an hour's CPU half-life) and
-    /// `EstimatorConfig::tailor()` (CPU at P80).
+    /// What Tailor ships as defaults: `AggregateConfig::default()` (the OOM floor, a 15-minute CPU half-life) and
+    /// `EstimatorConfig::tailor()` (a 5 % CPU margin).
     pub fn defaults() -> Self {
         Self {
             name: "tailor-defaults".into(),
@@ -76,7 +76,7 @@ impl TailorVariant {
         }
     }
 
-    /// Upstream mode plus responsive CPU (the hour-long half-life and P80), nothing else.
+    /// Upstream mode plus responsive CPU (the 15-minute half-life and 5 % margin), nothing else.
     pub fn responsive_cpu_only() -> Self {
         Self {
             name: "tailor-responsive-cpu-only".into(),
@@ -151,10 +151,10 @@ impl TailorVariant {
                 throttling_signal: true,
             },
             Self {
-                name: "candidate-margin-5pct".into(),
+                name: "candidate-memory-margin-5pct".into(),
                 aggregate: base.aggregate.clone(),
                 estimator: EstimatorConfig {
-                    safety_margin_fraction: 0.05,
+                    memory_safety_margin_fraction: 0.05,
                     ..base.estimator.clone()
                 },
                 throttling_signal: true,

@@ -102,9 +102,9 @@ fn recommends_with_history_and_reports_conditions() {
     let app = &rec.container_recommendations[0];
     assert_eq!(app.container_name, "app");
     let target = parse_resources(&app.target);
-    // P90 of 250m is the bucket end (≤5 % above) plus the 15 % margin.
+    // P90 of 250m is the bucket end (≤5 % above) plus Tailor's 5 % CPU margin.
     let cpu = target.cpu.expect("cpu").get();
-    assert!((287..=302).contains(&cpu), "{cpu}");
+    assert!((262..=276).contains(&cpu), "{cpu}");
     // Memory: at least the per-pod minimum of 250Mi (one container).
     assert!(target.memory.expect("memory") >= Bytes(250 << 20));
     assert_eq!(

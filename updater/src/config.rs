@@ -71,6 +71,15 @@ pub struct Args {
     /// tried again; smaller changes and OOM resizes go at once.
     #[arg(long, env = "TAILOR_DEFERRED_BACKOFF_SECONDS", default_value_t = 1800)]
     pub deferred_backoff_seconds: u32,
+    /// Seconds after a pod was evicted because its resize failed during which no other pod of the same workload is
+    /// evicted for that reason (they are shrunk or reverted instead): its replacement lands where the scheduler
+    /// thinks it fits, which can be the node that just refused.
+    #[arg(
+        long,
+        env = "TAILOR_FAILURE_EVICTION_HOLD_SECONDS",
+        default_value_t = 1800
+    )]
+    pub failure_eviction_hold_seconds: u32,
     /// Seconds a resize may stay in progress.
     #[arg(
         long,
@@ -115,6 +124,7 @@ impl Args {
             down_cooldown_ms: secs(self.down_cooldown_seconds),
             deferred_timeout_ms: secs(self.deferred_timeout_seconds),
             deferred_backoff_ms: secs(self.deferred_backoff_seconds),
+            failure_eviction_hold_ms: secs(self.failure_eviction_hold_seconds),
             in_progress_timeout_ms: secs(self.in_progress_timeout_seconds),
             min_replicas: self.min_replicas,
             inplace_allows_restart: !self.no_restart_in_place,

@@ -272,6 +272,7 @@ impl Controller {
             .retain(|uid, _| live.contains(uid.as_str()));
         self.sent.retain(|uid, _| live.contains(uid.as_str()));
         self.reported.retain(|uid, _| live.contains(uid.as_str()));
-        self.state.rate.prune(now());
+        let hold = self.state.config.failure_eviction_hold_ms;
+        self.state.rate.prune(now(), hold);
     }
 }

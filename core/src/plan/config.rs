@@ -30,6 +30,11 @@ pub struct PlannerConfig {
     /// for this long: the kubelet saw less room than the API server's figures show, and retrying at once would
     /// park capacity again every `deferred_timeout_ms`. Smaller changes and OOM resizes are not held back.
     pub deferred_backoff_ms: i64,
+    /// After a pod of a workload was evicted because its resize failed (Deferred past its bound, Infeasible, stuck),
+    /// no other pod of that workload is evicted for a failed resize for this long; they are shrunk or reverted
+    /// instead. The replacement pod lands where the scheduler's figures say it fits, which is where the kubelet
+    /// just refused: evicting again would restart the workload every `deferred_timeout_ms` for nothing.
+    pub failure_eviction_hold_ms: i64,
     /// How long a `PodResizeInProgress` may last.
     pub in_progress_timeout_ms: i64,
     /// Back-off after an actuation `Error`.
@@ -69,6 +74,7 @@ impl Default for PlannerConfig {
             oom_settle_ms: 10_000,
             deferred_timeout_ms: 5 * MINUTE,
             deferred_backoff_ms: 30 * MINUTE,
+            failure_eviction_hold_ms: 30 * MINUTE,
             in_progress_timeout_ms: 60 * MINUTE,
             error_backoff_ms: 5 * MINUTE,
             memory_limit_margin_permille: 100,

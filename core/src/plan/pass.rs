@@ -325,6 +325,9 @@ impl<'a> PassState<'a> {
             };
         }
         self.rate.take(&pod.workload, true, self.now);
+        if matches!(reason, EvictReason::Failed(_)) {
+            self.rate.record_failure_eviction(&pod.workload, self.now);
+        }
         self.book_disruption(pod);
         Decision::Evict(reason)
     }
@@ -364,10 +367,19 @@ impl<'a> PassState<'a> {
                 }
             }
             FollowUp::Evict(reason, fallback) => {
-                let admitted = self
-                    .eviction
-                    .get(&pod.workload)
-                    .is_none_or(|rules| rules.admits(pod, input.recommendation));
+                let held = self
+                    .rate
+                    .failure_eviction_hold(
+                        &pod.workload,
+                        self.config.failure_eviction_hold_ms,
+                        self.now,
+                    )
+                    .is_some();
+                let admitted = !held
+                    && self
+                        .eviction
+                        .get(&pod.workload)
+                        .is_none_or(|rules| rules.admits(pod, input.recommendation));
                 // Only if the eviction can happen now: waiting for a rate-limit token would leave the failed
                 // resize parked (a Deferred one holding node capacity) past its bound.
                 let now_ok = self.rate.check(&pod.workload, true, self.now).is_ok();

@@ -73,13 +73,17 @@ impl TokenBucket {
     }
 }
 
-/// The global bucket plus one bucket per workload, created on first use.
+/// The global bucket plus one bucket per workload, created on first use; and, per workload, when a pod of it was
+/// last evicted because a resize failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimits {
     global: TokenBucket,
     workload_burst: u32,
     workload_interval_ms: i64,
     workloads: HashMap<String, TokenBucket>,
+    /// Kept across passes, unlike a pod's own memory: the replacement of an evicted pod is a new pod, and without
+    /// this it would start the Deferred → timeout → evict cycle afresh on the node that could not fit it.
+    failure_evictions: HashMap<String, Timestamp>,
 }
 
 impl RateLimits {
@@ -89,6 +93,7 @@ impl RateLimits {
             workload_burst,
             workload_interval_ms,
             workloads: HashMap::new(),
+            failure_evictions: HashMap::new(),
         }
     }
 
@@ -121,12 +126,31 @@ impl RateLimits {
         }
     }
 
-    /// Drops workload buckets that are full again (they behave exactly like new ones).
-    pub fn prune(&mut self, now: Timestamp) {
+    /// Drops workload buckets that are full again (they behave exactly like new ones), and failure evictions
+    /// older than `hold_ms`.
+    pub fn prune(&mut self, now: Timestamp, hold_ms: i64) {
         self.workloads.retain(|_, b| {
             b.refill(now);
             b.milli_tokens < b.burst * 1000
         });
+        self.failure_evictions
+            .retain(|_, t| ms(now) < ms(*t).saturating_add(hold_ms));
+    }
+
+    /// Until when evictions for failed resizes of `workload` are held back, if they are at `now`.
+    pub fn failure_eviction_hold(
+        &self,
+        workload: &str,
+        hold_ms: i64,
+        now: Timestamp,
+    ) -> Option<Timestamp> {
+        let until = ms(*self.failure_evictions.get(workload)?).saturating_add(hold_ms);
+        (ms(now) < until).then(|| at(until))
+    }
+
+    /// Notes that a pod of `workload` is evicted at `now` because its resize failed.
+    pub fn record_failure_eviction(&mut self, workload: &str, now: Timestamp) {
+        self.failure_evictions.insert(workload.to_owned(), now);
     }
 
     fn bucket(&mut self, workload: &str, now: Timestamp) -> &mut TokenBucket {

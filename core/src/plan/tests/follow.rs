@@ -537,3 +537,45 @@ fn a_failed_resize_is_put_back_at_once_when_the_eviction_would_have_to_wait_for_
         "{d:?}"
     );
 }
+
+#[test]
+fn a_failure_eviction_holds_back_the_next_one_of_the_same_workload() {
+    // Two pods of one workload, each with a Deferred resize of ours past its bound, on a node with no room.
+    let mut world = World::new();
+    let (mut first, memory) = pending_pod();
+    first.pending = pending(PendingReason::Deferred, NOW - 6 * 60_000);
+    let mut replacement = first.clone();
+    replacement.name = "w-replacement".to_owned();
+    let recreate = policy(UpdateMode::InPlaceOrRecreate);
+    assert_eq!(
+        world.plan_at(&first, &RECS(), &recreate, &memory, NOW),
+        Decision::Evict(EvictReason::Failed(FailureReason::DeferredTimeout))
+    );
+    // The replacement hits the same refusal ten minutes later: shrunk or reverted in place, not evicted.
+    let later = NOW + 10 * 60_000;
+    let d = world.plan_at(&replacement, &RECS(), &recreate, &memory, later);
+    assert!(
+        !matches!(d, Decision::Evict(_)),
+        "evicted again inside the hold: {d:?}"
+    );
+    assert!(
+        matches!(d, Decision::Resize { .. } | Decision::Revert { .. }),
+        "{d:?}"
+    );
+    // Another workload is not held back.
+    let mut other = first.clone();
+    other.workload = "ns/Deployment/other".to_owned();
+    world
+        .budgets
+        .insert(other.workload.clone(), world.budgets["ns/Deployment/w"]);
+    assert_eq!(
+        world.plan_at(&other, &RECS(), &recreate, &memory, later),
+        Decision::Evict(EvictReason::Failed(FailureReason::DeferredTimeout))
+    );
+    // Once the hold has passed, a failed resize may evict again.
+    let after = NOW + world.cfg.failure_eviction_hold_ms + 1;
+    assert_eq!(
+        world.plan_at(&replacement, &RECS(), &recreate, &memory, after),
+        Decision::Evict(EvictReason::Failed(FailureReason::DeferredTimeout))
+    );
+}

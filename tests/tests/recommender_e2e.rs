@@ -26,7 +26,7 @@ async fn post(url: &str, token: &str, report: &NodeReport) -> Result<u16> {
     client.post(url, token, &serde_json::to_vec(report)?).await
 }
 
-/// A minimal HTTP/1.1 client over a TCP stream (the test needs one POST; no extra dependency).
+/// A minimal HTTP/1.1 client over a TCP stream (the test needs a POST and a scrape; no extra dependency).
 mod reqwest_like {
     use anyhow::{Context, Result};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -52,6 +52,16 @@ mod reqwest_like {
             stream.read_to_string(&mut response).await?;
             let code = response.split_whitespace().nth(1).context("status line")?;
             Ok(code.parse()?)
+        }
+
+        pub async fn get(&self, host: &str, path: &str) -> Result<String> {
+            let mut stream = tokio::net::TcpStream::connect(host).await?;
+            let head = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+            stream.write_all(head.as_bytes()).await?;
+            let mut response = String::new();
+            stream.read_to_string(&mut response).await?;
+            let (_, body) = response.split_once("\r\n\r\n").context("headers")?;
+            Ok(body.to_owned())
         }
     }
 }
@@ -119,32 +129,10 @@ async fn recommendations_follow_reports_ooms_and_survive_restarts() -> Result<()
     );
     ensure!(post(&rec.url, &token, &second).await? == 200);
 
-    // An agent keeps reporting every interval. Entries about a pod whose owner the recommender has not resolved
-    // yet (its ReplicaSet watch still syncing) are skipped, so the next report is what carries them: keep posting,
-    // one report a second here, as the agent would every interval.
-    let mut first = None;
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let mut resent = 0i64;
-    while first.is_none() && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        first = target(&client, "web").await?;
-        if first.is_none() {
-            // The second interval again, under a new sequence number (a retried delivery): once applied, any
-            // further copy is refused as already covered, and later intervals stay free for the steps below.
-            seq += 1;
-            resent += 1;
-            let again = report(
-                &node,
-                seq,
-                vec![container(&pod, t0 + 10_000, 200, 100 << 20)],
-            );
-            post(&rec.url, &token, &again).await?;
-        }
-    }
-    if resent > 0 {
-        println!("second interval re-sent {resent} time(s) before the owner was resolved");
-    }
-    let first = first.context("no first recommendation within 20 s")?;
+    let first = wait_for("first recommendation", Duration::from_secs(20), || {
+        target(&client, "web")
+    })
+    .await?;
     println!(
         "first recommendation {first:?} after {:?}",
         started.elapsed()
@@ -152,6 +140,26 @@ async fn recommendations_follow_reports_ooms_and_survive_restarts() -> Result<()
     ensure!(
         started.elapsed() < Duration::from_secs(20),
         "within two report intervals"
+    );
+    // Entries that arrived before the pod and its owner were known waited for them instead of being lost.
+    let metrics = reqwest_like::Client::new()
+        .get(&rec.admin.to_string(), "/metrics")
+        .await?;
+    let series = |name: &str| {
+        metrics
+            .lines()
+            .filter(|l| l.starts_with(name))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    println!(
+        "parked before attribution: {:?}",
+        series("tailor_recommender_unknown_pod_reports_total")
+    );
+    let dropped = series("tailor_recommender_parked_entries_dropped_total");
+    ensure!(
+        dropped.len() == 3 && dropped.iter().all(|l| l.ends_with(" 0")),
+        "no parked entry dropped: {dropped:?}"
     );
 
     // The agent on this node may not report about the node next door.

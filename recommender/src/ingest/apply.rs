@@ -313,34 +313,33 @@ pub fn apply(shared: &Shared, report: &NodeReport, now: Timestamp) -> Result<App
 
 /// Applies the parked entries of pod `uid` if it is attributable now: the pod watch calls this on every update.
 pub fn unpark_pod(shared: &Shared, uid: &str, now: Timestamp) -> Applied {
-    let mut applied = Applied::default();
     if !shared.parked().contains(uid) {
-        return applied;
+        return Applied::default();
     }
-    let pods = shared.pods();
-    let mut model = shared.model();
-    Target {
-        shared,
-        pods: &pods,
-        model: &mut model,
-        now,
-    }
-    .unpark([uid], &mut applied);
-    applied
+    unpark_these(shared, [uid], now)
 }
 
 /// Drops expired parked entries and applies those of every pod attributable now: each recommendation pass calls
 /// this after retrying owner resolution.
 pub fn unpark_all(shared: &Shared, now: Timestamp) -> Applied {
-    let mut applied = Applied::default();
     let uids: Vec<String> = {
         let mut parked = shared.parked();
         parked.expire(now.unix_millis());
         parked.pods().map(str::to_owned).collect()
     };
     if uids.is_empty() {
-        return applied;
+        return Applied::default();
     }
+    unpark_these(shared, uids.iter().map(String::as_str), now)
+}
+
+/// Takes the pod index and the model (after the parked lock is released) and applies the parked entries of `uids`.
+fn unpark_these<'u>(
+    shared: &Shared,
+    uids: impl IntoIterator<Item = &'u str>,
+    now: Timestamp,
+) -> Applied {
+    let mut applied = Applied::default();
     let pods = shared.pods();
     let mut model = shared.model();
     Target {
@@ -349,6 +348,6 @@ pub fn unpark_all(shared: &Shared, now: Timestamp) -> Applied {
         model: &mut model,
         now,
     }
-    .unpark(uids.iter().map(String::as_str), &mut applied);
+    .unpark(uids, &mut applied);
     applied
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
-use tailor_eval::contender::{ContenderSpec, TailorVariant};
+use tailor_eval::contender::ContenderSpec;
 use tailor_eval::fill::FillConfig;
 use tailor_eval::import::{PromResource, parse_prometheus};
 use tailor_eval::plot::{legend, plot_trace};
@@ -101,16 +101,7 @@ fn main() -> anyhow::Result<()> {
         ..ResizePolicy::default()
     };
     let mut contenders = if cli.sweep {
-        let mut v = vec![
-            ContenderSpec::VpaGo(cli.driver.clone()),
-            ContenderSpec::Tailor(Box::new(TailorVariant::defaults())),
-        ];
-        v.extend(
-            sweep::grid()
-                .iter()
-                .map(|p| ContenderSpec::Tailor(Box::new(p.variant()))),
-        );
-        v
+        sweep::contenders(cli.driver.clone())
     } else if cli.candidates {
         ContenderSpec::with_candidates(cli.driver.clone())
     } else {

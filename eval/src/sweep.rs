@@ -12,7 +12,7 @@ use std::time::Duration;
 use tailor_core::estimate::EstimatorConfig;
 use tailor_core::model::AggregateConfig;
 
-use crate::contender::TailorVariant;
+use crate::contender::{ContenderSpec, TailorVariant};
 use crate::report::BASELINE;
 use crate::run::Evaluation;
 use crate::table::GoalCheck;
@@ -114,6 +114,20 @@ pub fn grid() -> Vec<Point> {
     }
     out.retain(|p| *p != d);
     out
+}
+
+/// What `--sweep` runs: the upstream VPA (through the driver at `driver`), Tailor's defaults, then the grid.
+pub fn contenders(driver: std::path::PathBuf) -> Vec<ContenderSpec> {
+    let mut v = vec![
+        ContenderSpec::VpaGo(driver),
+        ContenderSpec::Tailor(Box::new(TailorVariant::defaults())),
+    ];
+    v.extend(
+        grid()
+            .iter()
+            .map(|p| ContenderSpec::Tailor(Box::new(p.variant()))),
+    );
+    v
 }
 
 /// The point that reproduces [`TailorVariant::defaults`].

@@ -6,7 +6,7 @@
 use super::config::PlannerConfig;
 use super::decision::{ContainerChange, Decision, FailureReason, Trigger};
 use super::input::PodView;
-use super::types::Resource;
+use super::types::{Resource, ResourceMask};
 use super::units::{Timestamp, at, ms};
 
 /// What kind of change a recorded resize was.
@@ -44,6 +44,36 @@ pub struct PodMemory {
     /// Memory requests an OOM resize set: floors under the recommendation until they expire, so the next pass
     /// does not size the pod straight back down to the (stale) recommendation.
     pub oom_floors: Vec<OomFloor>,
+    /// When each resource last changed. Cooldowns run per resource, so that CPU following its demand in place
+    /// every hour or two neither resets memory's cooldown nor drags small memory changes (disruptive under
+    /// `RestartContainer`) along with it.
+    pub changed_at: ChangedAt,
+}
+
+/// The time of the last resize that touched each resource; both `None` for a state written before Tailor
+/// tracked them, where the last resize's time stands in for both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChangedAt {
+    pub cpu: Option<Timestamp>,
+    pub memory: Option<Timestamp>,
+}
+
+impl ChangedAt {
+    pub fn get(&self, r: Resource) -> Option<Timestamp> {
+        match r {
+            Resource::Cpu => self.cpu,
+            Resource::Memory => self.memory,
+        }
+    }
+
+    fn record(&mut self, changed: ResourceMask, now: Timestamp) {
+        if changed.cpu {
+            self.cpu = Some(now);
+        }
+        if changed.memory {
+            self.memory = Some(now);
+        }
+    }
 }
 
 /// A resize attempt held back until a time.
@@ -137,6 +167,20 @@ impl PodMemory {
         if plan.containers.is_empty() {
             return;
         }
+        if self.changed_at == ChangedAt::default()
+            && let Some(prev) = &self.last_resize
+        {
+            // A state from before per-resource times: keep the last resize's clock for both.
+            self.changed_at = ChangedAt {
+                cpu: Some(prev.at),
+                memory: Some(prev.at),
+            };
+        }
+        let changed = plan
+            .containers
+            .iter()
+            .fold(ResourceMask::NONE, |m, c| m.union(c.changed()));
+        self.changed_at.record(changed, now);
         self.last_resize = Some(ResizeRecord {
             at: now,
             generation,
@@ -170,6 +214,14 @@ impl PodMemory {
             .iter()
             .find(|f| f.container == container && ms(f.until) > ms(now))
             .map(|f| f.memory_bytes)
+    }
+
+    /// When `r` last changed: its own time, else (older state) the last resize, else never.
+    pub(crate) fn last_change(&self, r: Resource) -> Option<Timestamp> {
+        if self.changed_at == ChangedAt::default() {
+            return self.last_resize.as_ref().map(|l| l.at);
+        }
+        self.changed_at.get(r)
     }
 
     fn note_oom_handled(&mut self, pod: &PodView) {

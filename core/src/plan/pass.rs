@@ -145,9 +145,9 @@ impl<'a> PassState<'a> {
                 m
             });
         let memory = slow_oom.as_ref().unwrap_or(input.memory);
-        let (trigger, oom) =
+        let (trigger, oom, fired) =
             match trigger::evaluate(pod, recs, input.policy, memory, self.config, self.now) {
-                Triggered::Fire(t, oom) => (t, oom),
+                Triggered::Fire(t, oom, fired) => (t, oom, fired),
                 Triggered::Cooldown(until) => {
                     return Decision::Wait {
                         until: hold.map_or(until, |h| h.min(until)),
@@ -159,11 +159,18 @@ impl<'a> PassState<'a> {
         if hold.is_some() && trigger != Trigger::OomKill {
             return held(SkipReason::InSync);
         }
+        // CPU rides along with any resize when changing it restarts nothing: the patch is sent anyway and a CPU
+        // change carries no OOM risk. Memory moves only on its own trigger.
+        let fired = if cpu_in_place(pod) {
+            fired.with(Resource::Cpu)
+        } else {
+            fired
+        };
         // During a boost only memory may change (after an OOM kill): CPU belongs to the boost.
         let mask = if hold.is_some() {
-            ResourceMask::MEMORY
+            fired.intersect(ResourceMask::MEMORY)
         } else {
-            ResourceMask::ALL
+            fired
         };
         let sizing = SizingInput {
             cfg: self.config,
@@ -656,6 +663,14 @@ fn eligibility(pod: &PodView) -> Option<SkipReason> {
 }
 
 /// Whether any change touches a resource whose resize policy restarts the container.
+/// Whether every resizable container takes CPU changes without a restart.
+fn cpu_in_place(pod: &PodView) -> bool {
+    pod.containers
+        .iter()
+        .filter(|c| c.resizable())
+        .all(|c| c.resize_policy.get(Resource::Cpu) == RestartPolicy::NotRequired)
+}
+
 fn disruptive(pod: &PodView, changes: &[ContainerChange]) -> bool {
     changes.iter().any(|ch| {
         let Some(c) = pod.container(&ch.name) else {

@@ -1,19 +1,21 @@
-//! When a pod is worth resizing: an OOM kill just now, a request outside the recommended bounds, or drift past
-//! the (separate) up and down thresholds once the cooldown since the last resize has passed.
+//! When a pod is worth resizing, and which of its resources: an OOM kill just now (memory), a request outside the
+//! recommended bounds, or drift past the (separate) up and down thresholds once the cooldown since that
+//! resource last changed has passed.
 
 use super::config::PlannerConfig;
 use super::decision::Trigger;
 use super::input::{ContainerRecommendation, PodView, TerminationReason, WorkloadPolicy};
 use super::memory::PodMemory;
 use super::sizing::effective;
-use super::types::Resource;
+use super::types::{Resource, ResourceMask};
 use super::units::{Timestamp, at, ms};
 
 /// The outcome of trigger evaluation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Triggered {
-    /// Resize now; `oom[i]` marks containers that were OOM-killed.
-    Fire(Trigger, Vec<bool>),
+    /// Resize now the resources in the mask (only those: a resource inside its thresholds or cooldown stays as
+    /// it is); `oom[i]` marks containers that were OOM-killed. The trigger is the most urgent that fired.
+    Fire(Trigger, Vec<bool>, ResourceMask),
     /// Drift is past a threshold but the cooldown runs until then.
     Cooldown(Timestamp),
     Quiet,
@@ -55,12 +57,93 @@ pub(crate) fn evaluate(
     now: Timestamp,
 ) -> Triggered {
     let oom = oom_containers(pod, policy, memory, cfg, now);
+    let drift = drift(pod, recs, policy, cfg);
+    let mut fired = ResourceMask::NONE;
+    let mut trigger = None;
+    let mut wait: Option<i64> = None;
     if oom.iter().any(|x| *x) {
-        return Triggered::Fire(Trigger::OomKill, oom);
+        fired = fired.with(Resource::Memory);
+        trigger = Some(Trigger::OomKill);
     }
-    let mut outside = false;
-    let mut up = false;
-    let mut down = false;
+    for r in Resource::ALL {
+        let d = drift.get(r);
+        if d.outside {
+            fired = fired.with(r);
+            trigger.get_or_insert(Trigger::OutsideBounds);
+        }
+    }
+    // Each resource's cooldown runs from its own last change (see `PodMemory::changed_at`).
+    for (kind, cooldown) in [
+        (Trigger::DriftUp, cfg.up_cooldown_ms),
+        (Trigger::DriftDown, cfg.down_cooldown_ms),
+    ] {
+        for r in Resource::ALL {
+            let d = drift.get(r);
+            let wanted = if kind == Trigger::DriftUp {
+                d.up
+            } else {
+                d.down
+            };
+            if !wanted || fired.contains(r) {
+                continue;
+            }
+            let since = memory
+                .last_change(r)
+                .or(pod.start_time)
+                .map_or(i64::MIN, ms);
+            let ready = since.saturating_add(cooldown);
+            if ms(now) >= ready {
+                fired = fired.with(r);
+                trigger.get_or_insert(kind);
+            } else {
+                wait = Some(wait.map_or(ready, |w| w.min(ready)));
+            }
+        }
+    }
+    match (trigger, wait) {
+        (Some(t), _) => Triggered::Fire(t, oom, fired),
+        (None, Some(w)) => Triggered::Cooldown(at(w)),
+        (None, None) => Triggered::Quiet,
+    }
+}
+
+/// How far each resource's requests are from the recommendation, over every controlled container.
+#[derive(Debug, Clone, Copy, Default)]
+struct Drift {
+    outside: bool,
+    up: bool,
+    down: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Drifts {
+    cpu: Drift,
+    memory: Drift,
+}
+
+impl Drifts {
+    fn get(&self, r: Resource) -> Drift {
+        match r {
+            Resource::Cpu => self.cpu,
+            Resource::Memory => self.memory,
+        }
+    }
+
+    fn get_mut(&mut self, r: Resource) -> &mut Drift {
+        match r {
+            Resource::Cpu => &mut self.cpu,
+            Resource::Memory => &mut self.memory,
+        }
+    }
+}
+
+fn drift(
+    pod: &PodView,
+    recs: &[ContainerRecommendation],
+    policy: &WorkloadPolicy,
+    cfg: &PlannerConfig,
+) -> Drifts {
+    let mut out = Drifts::default();
     for c in pod.containers.iter().filter(|c| c.resizable()) {
         let Some(rec) = recs.iter().find(|r| r.name == c.name) else {
             continue;
@@ -73,17 +156,18 @@ pub(crate) fn evaluate(
             .into_iter()
             .filter(|r| controlled.contains(*r))
         {
+            let d = out.get_mut(r);
             let Some(target) = effective(cfg, r, true, rec.target.get(r)) else {
                 continue;
             };
             let Some(req) = effective(cfg, r, true, c.spec.requests.get(r)) else {
-                outside = true;
+                d.outside = true;
                 continue;
             };
             let lower = effective(cfg, r, true, rec.lower.get(r));
             let upper = effective(cfg, r, true, rec.upper.get(r));
             if lower.is_some_and(|l| req < l) || upper.is_some_and(|u| req > u) {
-                outside = true;
+                d.outside = true;
             }
             // A limit below its recommendation is an OOM waiting to happen: as urgent as a request out of bounds.
             if r == Resource::Memory
@@ -91,44 +175,17 @@ pub(crate) fn evaluate(
                 && i128::from(want.get()) * 1000
                     > i128::from(lim) * i128::from(1000 + cfg.up_threshold_permille)
             {
-                outside = true;
+                d.outside = true;
             }
             let t = i128::from(target) * 1000;
             let q = i128::from(req);
             if t > q * i128::from(1000 + cfg.up_threshold_permille) {
-                up = true;
+                d.up = true;
             }
             if t < q * i128::from(1000 - cfg.down_threshold_permille) {
-                down = true;
+                d.down = true;
             }
         }
     }
-    if outside {
-        return Triggered::Fire(Trigger::OutsideBounds, oom);
-    }
-    let since = memory
-        .last_resize
-        .as_ref()
-        .map(|r| ms(r.at))
-        .or(pod.start_time.map(ms))
-        .unwrap_or(i64::MIN);
-    let up_at = since.saturating_add(cfg.up_cooldown_ms);
-    let down_at = since.saturating_add(cfg.down_cooldown_ms);
-    if up && ms(now) >= up_at {
-        return Triggered::Fire(Trigger::DriftUp, oom);
-    }
-    if down && ms(now) >= down_at {
-        return Triggered::Fire(Trigger::DriftDown, oom);
-    }
-    let mut wait: Option<i64> = None;
-    if up {
-        wait = Some(up_at);
-    }
-    if down {
-        wait = Some(wait.map_or(down_at, |w| w.min(down_at)));
-    }
-    match wait {
-        Some(w) => Triggered::Cooldown(at(w)),
-        None => Triggered::Quiet,
-    }
+    out
 }

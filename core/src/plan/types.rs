@@ -126,6 +126,28 @@ impl ResourceMask {
         }
     }
 
+    pub fn union(self, other: ResourceMask) -> ResourceMask {
+        ResourceMask {
+            cpu: self.cpu || other.cpu,
+            memory: self.memory || other.memory,
+        }
+    }
+
+    pub fn is_empty(self) -> bool {
+        !self.cpu && !self.memory
+    }
+
+    pub fn with(self, r: Resource) -> ResourceMask {
+        self.union(ResourceMask::only(r))
+    }
+
+    pub fn only(r: Resource) -> ResourceMask {
+        match r {
+            Resource::Cpu => ResourceMask::CPU,
+            Resource::Memory => ResourceMask::MEMORY,
+        }
+    }
+
     pub fn intersect(self, other: ResourceMask) -> ResourceMask {
         ResourceMask {
             cpu: self.cpu && other.cpu,

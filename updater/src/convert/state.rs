@@ -7,7 +7,7 @@
 //! logs, and the pod is then planned as if nothing were remembered — never a panic.
 
 use serde::{Deserialize, Serialize};
-use tailor_core::plan::memory::HeldAttempt;
+use tailor_core::plan::memory::{ChangedAt, HeldAttempt};
 use tailor_core::plan::{
     ContainerChange, OomFloor, PodMemory, Requirements, ResizeKind, ResizeRecord, ResourceValues,
 };
@@ -50,6 +50,11 @@ struct Stored {
     oom_handled_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     oom_floors: Vec<StoredFloor>,
+    /// When CPU and memory last changed (unix ms); absent in states written before per-resource cooldowns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cpu_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mem_at: Option<i64>,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -178,6 +183,8 @@ pub fn format_state(m: &PodMemory) -> String {
                 until: ms(f.until),
             })
             .collect(),
+        cpu_at: m.changed_at.cpu.map(ms),
+        mem_at: m.changed_at.memory.map(ms),
     };
     // Serializing plain structs of strings and integers cannot fail; an empty object is the safe fallback.
     serde_json::to_string(&stored).unwrap_or_else(|_| format!("{{\"v\":{VERSION}}}"))
@@ -227,6 +234,10 @@ pub fn parse_state(s: &str) -> Result<PodMemory, StateError> {
         deferred,
         oom_handled_at: stored.oom_handled_at.map(ts),
         oom_floors,
+        changed_at: ChangedAt {
+            cpu: stored.cpu_at.map(ts),
+            memory: stored.mem_at.map(ts),
+        },
     })
 }
 

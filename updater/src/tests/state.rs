@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use serde_json::json;
-use tailor_core::plan::memory::HeldAttempt;
+use tailor_core::plan::memory::{ChangedAt, HeldAttempt};
 use tailor_core::plan::{
     ContainerChange, Decision, OomFloor, PlannerConfig, PodMemory, RateLimits, Requirements,
     ResizeKind, ResizeRecord, ResourceValues, WaitReason,
@@ -72,6 +72,10 @@ fn full_memory() -> PodMemory {
             memory_bytes: 300 << 20,
             until: Timestamp::from_unix_millis(NOW + 3_600_000),
         }],
+        changed_at: ChangedAt {
+            cpu: Some(Timestamp::from_unix_millis(NOW - 1000)),
+            memory: Some(Timestamp::from_unix_millis(NOW - 90_000)),
+        },
     }
 }
 
@@ -117,23 +121,33 @@ fn arb_memory() -> impl Strategy<Value = PodMemory> {
         prop::option::of((any::<i64>(), arb_values(), arb_values())),
         prop::option::of(any::<i64>()),
         "[a-z][a-z0-9-]{0,20}",
+        (
+            prop::option::of(any::<i64>()),
+            prop::option::of(any::<i64>()),
+        ),
     )
-        .prop_map(|(last, backoff, deferred, oom, name)| PodMemory {
-            last_resize: last.map(|(at, generation, b, a)| ResizeRecord {
-                at: Timestamp::from_unix_millis(at),
-                generation,
-                kind: ResizeKind::Boost,
-                changes: vec![change(&name, b, a)],
-            }),
-            infeasible: None,
-            backoff_until: backoff.map(Timestamp::from_unix_millis),
-            deferred: deferred.map(|(until, b, a)| HeldAttempt {
-                changes: vec![change(&name, b, a)],
-                until: Timestamp::from_unix_millis(until),
-            }),
-            oom_handled_at: oom.map(Timestamp::from_unix_millis),
-            oom_floors: Vec::new(),
-        })
+        .prop_map(
+            |(last, backoff, deferred, oom, name, (cpu_at, mem_at))| PodMemory {
+                last_resize: last.map(|(at, generation, b, a)| ResizeRecord {
+                    at: Timestamp::from_unix_millis(at),
+                    generation,
+                    kind: ResizeKind::Boost,
+                    changes: vec![change(&name, b, a)],
+                }),
+                infeasible: None,
+                backoff_until: backoff.map(Timestamp::from_unix_millis),
+                deferred: deferred.map(|(until, b, a)| HeldAttempt {
+                    changes: vec![change(&name, b, a)],
+                    until: Timestamp::from_unix_millis(until),
+                }),
+                oom_handled_at: oom.map(Timestamp::from_unix_millis),
+                oom_floors: Vec::new(),
+                changed_at: ChangedAt {
+                    cpu: cpu_at.map(Timestamp::from_unix_millis),
+                    memory: mem_at.map(Timestamp::from_unix_millis),
+                },
+            },
+        )
 }
 
 proptest! {

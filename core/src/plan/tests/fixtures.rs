@@ -200,6 +200,16 @@ impl World {
     }
 }
 
+/// `c` after an OOM kill that finished at `finished`.
+pub fn oom_killed(mut c: ContainerView, finished: i64) -> ContainerView {
+    c.last_termination = Some(Termination {
+        reason: TerminationReason::OomKilled,
+        finished_at: Some(at(finished)),
+    });
+    c.restart_count = 1;
+    c
+}
+
 /// Node with allocatable and committed CPU (millicores) and memory (MiB).
 pub fn node(
     alloc_cpu: i64,

@@ -6,5 +6,6 @@ mod fixtures;
 mod follow;
 mod limit;
 mod off;
+mod per_resource;
 mod props;
 mod table;

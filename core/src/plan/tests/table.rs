@@ -515,15 +515,6 @@ fn an_unready_pod_does_not_block_its_own_restart() {
     assert!(matches!(d, Decision::Resize { .. }), "{d:?}");
 }
 
-fn oom_killed(mut c: ContainerView, finished: i64) -> ContainerView {
-    c.last_termination = Some(Termination {
-        reason: TerminationReason::OomKilled,
-        finished_at: Some(at(finished)),
-    });
-    c.restart_count = 1;
-    c
-}
-
 #[test]
 fn oom_kill_resizes_at_once_with_a_bump_even_during_cooldown() {
     let mut w = World::new();

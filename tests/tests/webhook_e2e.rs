@@ -5,127 +5,19 @@
 //! pod creation through the API server with and without the webhook (same run, same pods).
 
 mod updater_common;
+mod webhook_common;
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use k8s_openapi::ByteString;
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose,
-};
 use serde_json::json;
-use tailor_k8s::admin::Readiness;
-use tailor_k8s::shutdown::CancellationToken;
 use tailor_tests::ControlPlane;
 use updater_common::*;
-
-const WEBHOOK_NAME: &str = "tailor-updater-e2e";
-
-/// A CA and a serving certificate for 127.0.0.1 signed by it, as PEM: (ca, cert, key).
-fn serving_cert() -> Result<(String, String, String)> {
-    let dn = |cn: &str| {
-        let mut d = DistinguishedName::new();
-        d.push(DnType::CommonName, cn);
-        d
-    };
-    let ca_key = KeyPair::generate()?;
-    let mut ca = CertificateParams::default();
-    ca.distinguished_name = dn("tailor-webhook-e2e-ca");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key)?;
-    let issuer = Issuer::new(ca, ca_key);
-    let key = KeyPair::generate()?;
-    let mut leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])?;
-    leaf.distinguished_name = dn("tailor-updater-webhook");
-    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let cert = leaf.signed_by(&key, &issuer)?;
-    Ok((ca_cert.pem(), cert.pem(), key.serialize_pem()))
-}
-
-/// The configuration `deploy/updater/webhook` installs (read from that file, so its selectors and policies are
-/// what is tested), pointed at a URL instead of the in-cluster Service.
-fn webhook_config(url: &str, ca_pem: &str) -> Result<MutatingWebhookConfiguration> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../deploy/updater/webhook/mutatingwebhookconfiguration.yaml");
-    let mut config: MutatingWebhookConfiguration =
-        serde_yaml::from_str(&std::fs::read_to_string(&path)?)
-            .with_context(|| path.display().to_string())?;
-    config.metadata.name = Some(WEBHOOK_NAME.to_owned());
-    config.metadata.annotations = None;
-    let webhook = config
-        .webhooks
-        .as_mut()
-        .and_then(|w| w.first_mut())
-        .context("one webhook")?;
-    ensure!(webhook.failure_policy.as_deref() == Some("Ignore"));
-    webhook.client_config.service = None;
-    webhook.client_config.url = Some(url.to_owned());
-    webhook.client_config.ca_bundle = Some(ByteString(ca_pem.as_bytes().to_vec()));
-    Ok(config)
-}
-
-/// The real updater in-process, with the webhook on `addr`.
-struct Running {
-    token: CancellationToken,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-    readiness: Readiness,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.token.cancel();
-        self.task.abort();
-    }
-}
-
-fn start_with_webhook(client: &kube::Client, addr: &str, dir: &std::path::Path) -> Result<Running> {
-    let cert = dir.join("tls.crt").display().to_string();
-    let key = dir.join("tls.key").display().to_string();
-    let args = tailor_updater::config::parse_args([
-        "tailor-updater",
-        "--admin-addr=127.0.0.1:0",
-        "--log-format=text",
-        "--log-level=info,tailor_updater=debug",
-        &format!("--webhook-addr={addr}"),
-        &format!("--webhook-tls-cert={cert}"),
-        &format!("--webhook-tls-key={key}"),
-    ])
-    .context("updater flags")?;
-    let _ = tailor_k8s::telemetry::init(&args.log);
-    let token = CancellationToken::new();
-    let readiness = Readiness::new();
-    let task = tokio::spawn(tailor_updater::run_until(
-        client.clone(),
-        args,
-        readiness.clone(),
-        token.clone(),
-    ));
-    Ok(Running {
-        token,
-        task,
-        readiness,
-    })
-}
-
-fn resources(p: &Pod) -> serde_json::Value {
-    let c = p.spec.as_ref().and_then(|s| s.containers.first());
-    serde_json::to_value(c.and_then(|c| c.resources.clone())).unwrap_or_default()
-}
-
-fn admission_note(p: &Pod) -> Option<String> {
-    p.metadata
-        .annotations
-        .as_ref()?
-        .get("tailor.dev/admission")
-        .cloned()
-}
+use webhook_common::*;
 
 async fn pods_of(client: &kube::Client, app: &str, count: usize) -> Result<Vec<Pod>> {
     let api: Api<Pod> = Api::namespaced(client.clone(), NS);

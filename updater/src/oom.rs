@@ -1,5 +1,6 @@
-//! Fast paths: a pod whose container was just OOM-killed, or a pod that is starting (not Ready yet, so it may
-//! want a startup boost), wakes the planner at once instead of waiting for the next tick.
+//! Fast paths: a pod whose container was just OOM-killed, a pod that is starting (not Ready yet, so it may
+//! want a startup boost), or a boosted pod (its boost ends a set time after it turns Ready) wakes the planner
+//! at once instead of waiting for the next tick.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -59,4 +60,40 @@ pub fn starting(pod: &Pod) -> bool {
         .and_then(|s| s.conditions.as_ref())
         .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
     scheduled && live && !ready
+}
+
+/// Whether `pod` carries an active startup boost. Each of its updates wakes the planner, so the end of the
+/// boost (a set time after Ready) is scheduled when the pod turns Ready, not a whole pass interval later.
+pub fn boosted(pod: &Pod) -> bool {
+    pod.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(tailor_core::plan::annotation::BOOST_RECORD_ANNOTATION))
+        .and_then(|v| tailor_core::plan::annotation::parse_boost_record(v).ok())
+        .is_some_and(|r| r.active)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod_with(record: Option<&str>) -> Pod {
+        let mut p = serde_json::json!({"metadata": {"name": "p"}});
+        if let Some(r) = record {
+            p["metadata"]["annotations"] = serde_json::json!({"tailor.dev/boost-state": r});
+        }
+        serde_json::from_value(p).expect("pod")
+    }
+
+    #[test]
+    fn only_an_active_readable_boost_record_counts_as_boosted() {
+        assert!(boosted(&pod_with(Some(
+            "v1;active=1;since=5;c=app:0:300m:600m"
+        ))));
+        assert!(!boosted(&pod_with(Some(
+            "v1;active=0;since=5;c=app:0:300m:600m"
+        ))));
+        assert!(!boosted(&pod_with(Some("active=1 but garbled"))));
+        assert!(!boosted(&pod_with(None)));
+    }
 }

@@ -20,7 +20,7 @@ use tailor_k8s::watch::{OnApply, spawn_reflector};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::oom::{recently_oom_killed, starting};
+use crate::oom::{boosted, recently_oom_killed, starting};
 
 /// Read-only views of the cluster.
 #[derive(Clone)]
@@ -64,7 +64,8 @@ where
 }
 
 impl Stores {
-    /// Starts every watch. `wake` is notified when a pod was just OOM-killed or is starting, so the pass runs at once.
+    /// Starts every watch. `wake` is notified when a pod was just OOM-killed, is starting or is boosted, so the
+    /// pass runs at once.
     pub fn start(
         client: &Client,
         namespace: Option<&str>,
@@ -74,7 +75,7 @@ impl Stores {
     ) -> Self {
         let cfg = watcher::Config::default();
         let on_pod: OnApply<Pod> = Arc::new(move |pod: &Pod| {
-            if recently_oom_killed(pod) || starting(pod) {
+            if recently_oom_killed(pod) || starting(pod) || boosted(pod) {
                 wake.notify_one();
             }
         });

@@ -4,8 +4,11 @@
 //!
 //! What differs from a running pod: there is no usage yet, so a memory limit may drop with its request (the
 //! working-set guard protects running containers only); there is no node yet, so only the namespace quota
-//! bounds an increase; and every mode but `Off` applies (`Initial` is exactly "at creation only").
+//! bounds an increase; and every mode but `Off` applies (`Initial` is exactly "at creation only"). A workload
+//! with a startup boost also starts boosted (see [`super::boost::at_creation`]), so the boost is there from the
+//! container's first instruction instead of arriving by resize after it started.
 
+use super::boost::{self, BoostRecord, CreationLimits};
 use super::config::PlannerConfig;
 use super::decision::{ContainerChange, SkipReason};
 use super::fit::{self, Fit};
@@ -13,8 +16,9 @@ use super::input::{
     ContainerRecommendation, LimitRange, PodView, QuotaRoom, UpdateMode, WorkloadPolicy,
 };
 use super::qos::compute_qos;
-use super::sizing::{SizingInput, size_pod};
-use super::types::{QosClass, Resource, ResourceMask, ResourceValues};
+use super::sizing::{SizingInput, changes, size_pod};
+use super::types::{QosClass, Requirements, Resource, ResourceMask, ResourceValues};
+use super::units::Timestamp;
 
 /// Everything sizing at creation reads besides the pod.
 #[derive(Debug, Clone, Copy)]
@@ -27,15 +31,22 @@ pub struct CreationInput<'a> {
     pub limit_range: Option<&'a LimitRange>,
     /// Free quota room in the namespace (`hard − used`, which does not count the new pod yet).
     pub quota: Option<&'a QuotaRoom>,
+    /// When the pod is created: the start of a startup boost given at creation.
+    pub now: Timestamp,
 }
 
-/// The containers of a pod being created that should start at another size, or why none should.
-///
-/// `Ok` is never empty: a pod already at its recommended size is `Err(SkipReason::InSync)`.
-pub fn size_at_creation(
-    pod: &PodView,
-    input: &CreationInput<'_>,
-) -> Result<Vec<ContainerChange>, SkipReason> {
+/// What a pod being created should start with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Creation {
+    /// Every container that starts at another size than it was written with; never empty.
+    pub changes: Vec<ContainerChange>,
+    /// A startup boost already in `changes`, for the pod's boost-state annotation.
+    pub boost: Option<BoostRecord>,
+}
+
+/// The size a pod being created should start at (the recommended size, plus the startup boost where the
+/// workload has one), or why it should start as it is.
+pub fn size_at_creation(pod: &PodView, input: &CreationInput<'_>) -> Result<Creation, SkipReason> {
     if input.policy.mode == UpdateMode::Off {
         return Err(SkipReason::ModeOff);
     }
@@ -51,9 +62,54 @@ pub fn size_at_creation(
     if pod.qos == QosClass::BestEffort {
         return Err(SkipReason::BestEffort);
     }
-    let Some(recs) = input.recommendation else {
-        return Err(SkipReason::NoRecommendation);
+    let sized = match input.recommendation {
+        Some(recs) => recommended(pod, recs, input),
+        None => Err(SkipReason::NoRecommendation),
     };
+    let Some(boost_policy) = input.policy.boost.as_ref() else {
+        return sized.map(|changes| Creation {
+            changes,
+            boost: None,
+        });
+    };
+    let mut after: Vec<Requirements> = pod.containers.iter().map(|c| c.spec).collect();
+    for ch in sized.as_deref().unwrap_or_default() {
+        if let Some(i) = pod.containers.iter().position(|c| c.name == ch.name) {
+            after[i] = ch.after;
+        }
+    }
+    let limits = CreationLimits {
+        limit_range: input.limit_range,
+        quota_limit_cpu_room: input.quota.and_then(|q| {
+            let room = creation_room_for(pod, &after, q);
+            room.limits.get(Resource::Cpu)
+        }),
+    };
+    let Some(record) = boost::at_creation(
+        pod,
+        &mut after,
+        input.policy,
+        boost_policy,
+        limits,
+        input.now,
+    ) else {
+        return sized.map(|changes| Creation {
+            changes,
+            boost: None,
+        });
+    };
+    Ok(Creation {
+        changes: changes(pod, after, input.config),
+        boost: Some(record),
+    })
+}
+
+/// The containers that should start at their recommended size; never empty.
+fn recommended(
+    pod: &PodView,
+    recs: &[ContainerRecommendation],
+    input: &CreationInput<'_>,
+) -> Result<Vec<ContainerChange>, SkipReason> {
     // Nothing runs yet: a lower memory limit cannot kill anything.
     let config = PlannerConfig {
         memory_limit_decrease_without_usage: true,
@@ -94,11 +150,18 @@ pub fn size_at_creation(
 /// The quota room as [`fit::fit`] reads it for a running pod, whose own requests are already in `used`. A pod
 /// being created is not counted yet, so its requests and limits come off the room first.
 fn creation_room(pod: &PodView, free: &QuotaRoom) -> QuotaRoom {
-    let sum = |pick: fn(&super::types::Requirements) -> &ResourceValues, r: Resource| -> i64 {
+    let specs: Vec<Requirements> = pod.containers.iter().map(|c| c.spec).collect();
+    creation_room_for(pod, &specs, free)
+}
+
+/// The quota room left once the pod is created with `specs` (one per container).
+fn creation_room_for(pod: &PodView, specs: &[Requirements], free: &QuotaRoom) -> QuotaRoom {
+    let sum = |pick: fn(&Requirements) -> &ResourceValues, r: Resource| -> i64 {
         pod.containers
             .iter()
-            .filter(|c| c.resizable())
-            .filter_map(|c| pick(&c.spec).get(r))
+            .zip(specs)
+            .filter(|(c, _)| c.resizable())
+            .filter_map(|(_, s)| pick(s).get(r))
             .fold(0i64, i64::saturating_add)
     };
     let mut room = *free;

@@ -6,7 +6,10 @@
 //! only boosted when the node has room. Containers whose CPU `resizePolicy` is `RestartContainer` are never
 //! boosted (the boost would restart them).
 //!
-//! How runtimes see the boosted CPU: the boost lands after the container has started, as a change of the CPU
+//! With the admission webhook, a pod can also be created boosted ([`at_creation`]: CPU limits only, so nothing
+//! more is reserved at scheduling); the record it carries is the same, and the unboost below is the same.
+//!
+//! How runtimes see the boosted CPU: an in-place boost lands after the container has started, as a change of the CPU
 //! quota (`cpu.max`, from the limit) and weight (`cpu.weight`, from the request). A JVM sizes GC and JIT
 //! threads from the quota at start-up, so those pools keep their pre-boost size: the boost speeds up class
 //! loading and JIT warm-up, but pools are not sized for the boosted CPUs and do not need to shrink at the
@@ -17,8 +20,8 @@
 
 use super::config::PlannerConfig;
 use super::decision::{ContainerChange, UnboostReason};
-use super::input::{ContainerRecommendation, PodView, UpdateMode, WorkloadPolicy};
-use super::sizing::{SizingInput, size_pod};
+use super::input::{ContainerRecommendation, LimitRange, PodView, UpdateMode, WorkloadPolicy};
+use super::sizing::{SizingInput, permille, size_pod};
 use super::types::{QosClass, Requirements, Resource, ResourceMask, RestartPolicy};
 use super::units::{MilliCpu, Timestamp, at, cpu, cpu_value, ms};
 
@@ -186,6 +189,76 @@ fn start(
             containers: boosted_containers,
         },
     )
+}
+
+/// The boost a pod gets from the admission webhook, before it runs, on top of the size it is created at
+/// (`after`, one entry per container, changed in place). Only CPU *limits* rise, so nothing more is reserved at
+/// scheduling and the QoS class stays Burstable; each limit stays within the LimitRange's maximum and
+/// limit/request ratio and the namespace's CPU-limit quota, so the boost can never make the API server refuse
+/// the pod. A container without a CPU limit has no quota to raise and is left to the in-place boost, as are
+/// Guaranteed pods (a boost there would raise the request too). The record makes the updater unboost it.
+pub(crate) fn at_creation(
+    pod: &PodView,
+    after: &mut [Requirements],
+    policy: &WorkloadPolicy,
+    boost: &BoostPolicy,
+    limits: CreationLimits<'_>,
+    now: Timestamp,
+) -> Option<BoostRecord> {
+    if pod.qos != QosClass::Burstable {
+        return None;
+    }
+    let mut quota_left = limits.quota_limit_cpu_room;
+    let mut boosted_containers = Vec::new();
+    for (c, spec) in pod.containers.iter().zip(after.iter_mut()) {
+        let (off, controlled, _) = policy.for_container(&c.name);
+        if !c.resizable()
+            || off
+            || !controlled.cpu
+            || c.resize_policy.get(Resource::Cpu) == RestartPolicy::RestartContainer
+        {
+            continue;
+        }
+        let (Some(lim), request) = (spec.limits.cpu.map(cpu_value), spec.requests.cpu) else {
+            continue;
+        };
+        let mut want = boosted(lim, boost.amount);
+        if let Some(lr) = limits.limit_range {
+            if let Some(max) = lr.max.cpu {
+                want = want.min(cpu_value(max));
+            }
+            if let (Some(ratio), Some(req)) = (lr.max_ratio_cpu.filter(|r| *r > 0), request) {
+                want = want.min(permille(cpu_value(req), ratio));
+            }
+        }
+        if let Some(left) = quota_left.as_mut() {
+            want = want.min(lim.saturating_add(*left));
+            *left = left.saturating_sub(want.saturating_sub(lim).max(0));
+        }
+        if want <= lim {
+            continue;
+        }
+        boosted_containers.push(BoostedContainer {
+            name: c.name.clone(),
+            restart_count: c.restart_count,
+            original_request: spec.requests.cpu,
+            original_limit: spec.limits.cpu,
+        });
+        spec.limits.cpu = Some(cpu(want));
+    }
+    (!boosted_containers.is_empty()).then_some(BoostRecord {
+        active: true,
+        since: now,
+        containers: boosted_containers,
+    })
+}
+
+/// What bounds a CPU limit set at pod creation.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CreationLimits<'a> {
+    pub limit_range: Option<&'a LimitRange>,
+    /// Quota room for CPU limits left after the pod's own (sized) limits; `None` without such a quota.
+    pub quota_limit_cpu_room: Option<i64>,
 }
 
 fn unboost(

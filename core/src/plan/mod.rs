@@ -26,7 +26,7 @@ mod trigger;
 pub mod types;
 mod units;
 
-pub use admission::{CreationInput, size_at_creation};
+pub use admission::{Creation, CreationInput, size_at_creation};
 pub use boost::{BoostAmount, BoostPolicy, BoostRecord, BoostedContainer};
 pub use config::PlannerConfig;
 pub use decision::{

@@ -2,7 +2,8 @@
 //! a stale size for the updater to correct in place.
 //!
 //! It serves every replica (not only the leader), reads the updater's reflector stores, sizes with the
-//! planner's own rules ([`tailor_core::plan::size_at_creation`]) and never refuses a pod: an unreadable
+//! planner's own rules ([`tailor_core::plan::size_at_creation`]), starts a workload's startup CPU boost at
+//! creation where it can, and never refuses a pod: an unreadable
 //! review, a missing VPA or owner, or any other problem answers "allowed, unchanged", and the
 //! MutatingWebhookConfiguration's `failurePolicy: Ignore` covers the webhook being down.
 
@@ -13,6 +14,8 @@ pub mod mutate;
 pub mod review;
 pub mod server;
 
+#[cfg(test)]
+mod boost_tests;
 #[cfg(test)]
 mod tests;
 

@@ -10,11 +10,13 @@ use serde_json::Value;
 use tailor_core::estimate::{
     ContainerPolicy as EstimatePolicy, Recommendation, Resources, cap_to_policy,
 };
+use tailor_core::plan::annotation::{BOOST_RECORD_ANNOTATION, format_boost_record};
 use tailor_core::plan::{
-    ContainerChange, ContainerRecommendation, CreationInput, LimitRange, PlannerConfig, QuotaRoom,
-    ResizePlan, Resource, ResourceValues, SkipReason, size_at_creation,
+    ContainerChange, ContainerRecommendation, Creation, CreationInput, LimitRange, PlannerConfig,
+    QuotaRoom, ResizePlan, Resource, ResourceValues, SkipReason, size_at_creation,
 };
 use tailor_core::quantity::{Bytes, MilliCpu};
+use tailor_core::time::Timestamp;
 use tailor_k8s::crd::vpa::{ContainerResourcePolicy, VerticalPodAutoscaler};
 
 use crate::convert::pod::pod_view;
@@ -81,6 +83,7 @@ pub fn mutate(
     vpa: &VerticalPodAutoscaler,
     namespace: &Namespace,
     config: &PlannerConfig,
+    now: Timestamp,
 ) -> Outcome {
     let Ok(policy) = policy(vpa) else {
         return Outcome::Unchanged(Unchanged::UnknownMode);
@@ -93,8 +96,9 @@ pub fn mutate(
         policy: &policy,
         limit_range: namespace.limit_range.as_ref(),
         quota: namespace.quota.as_ref(),
+        now,
     };
-    let changes = match size_at_creation(&view, &input) {
+    let Creation { changes, boost } = match size_at_creation(&view, &input) {
         Ok(c) => c,
         Err(reason) => return Outcome::Unchanged(Unchanged::Skip(reason)),
     };
@@ -115,20 +119,23 @@ pub fn mutate(
     if ops.is_empty() {
         return Outcome::Unchanged(Unchanged::Skip(SkipReason::InSync));
     }
-    let note = Value::String(format!("vpa {vpa_name}: {summary}"));
-    let has_annotations = pod.metadata.annotations.is_some();
-    ops.push(if has_annotations {
-        add(&["metadata", "annotations", ADMISSION_ANNOTATION], note)
+    let note = format!("vpa {vpa_name}: {summary}");
+    let mut annotations = vec![(ADMISSION_ANNOTATION, note)];
+    if let Some(record) = &boost {
+        // The updater reads this back and takes the boost away once the pod has been Ready long enough.
+        annotations.push((BOOST_RECORD_ANNOTATION, format_boost_record(record)));
+    }
+    if pod.metadata.annotations.is_some() {
+        for (k, v) in annotations {
+            ops.push(add(&["metadata", "annotations", k], Value::String(v)));
+        }
     } else {
-        add(
-            &["metadata", "annotations"],
-            Value::Object(
-                [(ADMISSION_ANNOTATION.to_owned(), note)]
-                    .into_iter()
-                    .collect(),
-            ),
-        )
-    });
+        let map = annotations
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), Value::String(v)))
+            .collect();
+        ops.push(add(&["metadata", "annotations"], Value::Object(map)));
+    }
     Outcome::Mutated(Mutation {
         patch: Patch(ops),
         changes,

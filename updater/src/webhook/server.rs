@@ -133,7 +133,14 @@ async fn decide(
     };
     let key = crate::convert::cluster::target_key(ns, &workload.kind, &workload.name);
     // The namespace comes from the request (a pod's own is often empty at admission); sizing does not read it.
-    mutate(pod, key, &vpa, &state.cluster.namespace(ns), &state.config)
+    mutate(
+        pod,
+        key,
+        &vpa,
+        &state.cluster.namespace(ns),
+        &state.config,
+        crate::controller::now(),
+    )
 }
 
 /// Serves the webhook over HTTPS on `args.webhook_addr` until `shutdown`; returns at once when it is off.

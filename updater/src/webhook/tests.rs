@@ -10,6 +10,7 @@ use kube::core::admission::AdmissionReview;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use tailor_core::plan::PlannerConfig;
+use tailor_core::time::Timestamp;
 use tailor_k8s::crd::vpa::VerticalPodAutoscaler;
 
 use super::lookup::ClusterView;
@@ -17,12 +18,15 @@ use super::metrics::WebhookMetrics;
 use super::mutate::{ADMISSION_ANNOTATION, Namespace, Outcome, Unchanged, mutate};
 use super::server::{WebhookState, review};
 
-fn container(name: &str, resources: Value) -> Value {
+/// When the reviewed pods are created.
+pub(super) const NOW_MS: i64 = 1_780_000_000_000;
+
+pub(super) fn container(name: &str, resources: Value) -> Value {
     json!({"name": name, "image": "x", "resources": resources})
 }
 
 /// A pod as the API server sends it for CREATE: generateName only, no status.
-fn pod_json(containers: Vec<Value>) -> Value {
+pub(super) fn pod_json(containers: Vec<Value>) -> Value {
     json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {
@@ -34,11 +38,11 @@ fn pod_json(containers: Vec<Value>) -> Value {
     })
 }
 
-fn burstable() -> Value {
+pub(super) fn burstable() -> Value {
     json!({"requests": {"cpu": "500m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}})
 }
 
-fn vpa_json(mode: &str, policies: Value, recs: Value) -> Value {
+pub(super) fn vpa_json(mode: &str, policies: Value, recs: Value) -> Value {
     json!({
         "apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler",
         "metadata": {"name": "web", "namespace": "ns", "uid": "vpa-uid", "creationTimestamp": "2026-01-01T00:00:00Z"},
@@ -51,16 +55,16 @@ fn vpa_json(mode: &str, policies: Value, recs: Value) -> Value {
     })
 }
 
-fn rec(name: &str, cpu: &str, memory: &str) -> Value {
+pub(super) fn rec(name: &str, cpu: &str, memory: &str) -> Value {
     json!({"containerName": name, "target": {"cpu": cpu, "memory": memory},
            "lowerBound": {"cpu": cpu, "memory": memory}, "upperBound": {"cpu": cpu, "memory": memory}})
 }
 
-fn vpa(mode: &str, policies: Value, recs: Value) -> VerticalPodAutoscaler {
+pub(super) fn vpa(mode: &str, policies: Value, recs: Value) -> VerticalPodAutoscaler {
     serde_json::from_value(vpa_json(mode, policies, recs)).expect("vpa")
 }
 
-fn run(pod: &Value, vpa: &VerticalPodAutoscaler, ns: &Namespace) -> Outcome {
+pub(super) fn run(pod: &Value, vpa: &VerticalPodAutoscaler, ns: &Namespace) -> Outcome {
     let pod: Pod = serde_json::from_value(pod.clone()).expect("pod");
     mutate(
         &pod,
@@ -68,11 +72,12 @@ fn run(pod: &Value, vpa: &VerticalPodAutoscaler, ns: &Namespace) -> Outcome {
         vpa,
         ns,
         &PlannerConfig::default(),
+        Timestamp::from_unix_millis(NOW_MS),
     )
 }
 
 /// The pod after the webhook's patch, or the reason it is unchanged.
-fn admitted(
+pub(super) fn admitted(
     pod: &Value,
     vpa: &VerticalPodAutoscaler,
     ns: &Namespace,
@@ -89,11 +94,11 @@ fn admitted(
     }
 }
 
-fn res(doc: &Value, list: &str, i: usize) -> Value {
+pub(super) fn res(doc: &Value, list: &str, i: usize) -> Value {
     doc["spec"][list][i]["resources"].clone()
 }
 
-fn none() -> Namespace {
+pub(super) fn none() -> Namespace {
     Namespace::default()
 }
 
@@ -553,13 +558,18 @@ proptest! {
         mem_req in 1i64..4096, mem_lim_extra in prop::option::of(0i64..4096),
         cpu_t in 0i64..10_000, mem_t in 1i64..8192,
         values in prop::sample::select(vec!["RequestsAndLimits", "RequestsOnly"]),
+        boost in prop::option::of(1u32..5),
     ) {
         let mut r = json!({"requests": {"cpu": format!("{cpu_req}m"), "memory": format!("{mem_req}Mi")}});
         if let Some(x) = cpu_lim_extra { r["limits"]["cpu"] = json!(format!("{}m", cpu_req + x)); }
         if let Some(x) = mem_lim_extra { r["limits"]["memory"] = json!(format!("{}Mi", mem_req + x)); }
         let pod = pod_json(vec![container("app", r)]);
         let policy = json!([{"containerName": "*", "controlledValues": values}]);
-        let v = vpa("InPlace", policy, json!([rec("app", &format!("{cpu_t}m"), &format!("{mem_t}Mi"))]));
+        let mut v = vpa_json("InPlace", policy, json!([rec("app", &format!("{cpu_t}m"), &format!("{mem_t}Mi"))]));
+        if let Some(f) = boost {
+            v["spec"]["startupBoost"] = json!({"cpu": {"type": "Factor", "factor": f, "durationSeconds": 10}});
+        }
+        let v: VerticalPodAutoscaler = serde_json::from_value(v).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let before: Pod = serde_json::from_value(pod.clone()).map_err(|e| TestCaseError::fail(e.to_string()))?;
         if let Ok(doc) = admitted(&pod, &v, &none()) {
             let after: Pod = serde_json::from_value(doc).map_err(|e| TestCaseError::fail(e.to_string()))?;

@@ -1,0 +1,156 @@
+//! Helpers for the webhook's end-to-end tests: a throwaway CA and serving certificate, the
+//! MutatingWebhookConfiguration from `deploy/`, and the real updater in-process with its webhook on.
+#![allow(dead_code)]
+
+use anyhow::{Context, Result, ensure};
+use k8s_openapi::ByteString;
+use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
+use k8s_openapi::api::core::v1::Pod;
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose,
+};
+use tailor_k8s::admin::Readiness;
+use tailor_k8s::shutdown::CancellationToken;
+
+pub const WEBHOOK_NAME: &str = "tailor-updater-e2e";
+
+/// A CA and a serving certificate for 127.0.0.1 signed by it, as PEM: (ca, cert, key).
+pub fn serving_cert() -> Result<(String, String, String)> {
+    let dn = |cn: &str| {
+        let mut d = DistinguishedName::new();
+        d.push(DnType::CommonName, cn);
+        d
+    };
+    let ca_key = KeyPair::generate()?;
+    let mut ca = CertificateParams::default();
+    ca.distinguished_name = dn("tailor-webhook-e2e-ca");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca.self_signed(&ca_key)?;
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate()?;
+    let mut leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])?;
+    leaf.distinguished_name = dn("tailor-updater-webhook");
+    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let cert = leaf.signed_by(&key, &issuer)?;
+    Ok((ca_cert.pem(), cert.pem(), key.serialize_pem()))
+}
+
+/// The configuration `deploy/updater/webhook` installs (read from that file, so its selectors and policies are
+/// what is tested), pointed at a URL instead of the in-cluster Service.
+pub fn webhook_config(url: &str, ca_pem: &str) -> Result<MutatingWebhookConfiguration> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../deploy/updater/webhook/mutatingwebhookconfiguration.yaml");
+    let mut config: MutatingWebhookConfiguration =
+        serde_yaml::from_str(&std::fs::read_to_string(&path)?)
+            .with_context(|| path.display().to_string())?;
+    config.metadata.name = Some(WEBHOOK_NAME.to_owned());
+    config.metadata.annotations = None;
+    let webhook = config
+        .webhooks
+        .as_mut()
+        .and_then(|w| w.first_mut())
+        .context("one webhook")?;
+    ensure!(webhook.failure_policy.as_deref() == Some("Ignore"));
+    webhook.client_config.service = None;
+    webhook.client_config.url = Some(url.to_owned());
+    webhook.client_config.ca_bundle = Some(ByteString(ca_pem.as_bytes().to_vec()));
+    Ok(config)
+}
+
+/// The real updater in-process, with the webhook on `addr`.
+#[derive(Debug)]
+pub struct Running {
+    pub token: CancellationToken,
+    pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    pub readiness: Readiness,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.token.cancel();
+        self.task.abort();
+    }
+}
+
+pub fn start_with_webhook(
+    client: &kube::Client,
+    addr: &str,
+    dir: &std::path::Path,
+) -> Result<Running> {
+    let cert = dir.join("tls.crt").display().to_string();
+    let key = dir.join("tls.key").display().to_string();
+    let args = tailor_updater::config::parse_args([
+        "tailor-updater",
+        "--admin-addr=127.0.0.1:0",
+        "--log-format=text",
+        "--log-level=info,tailor_updater=debug",
+        &format!("--webhook-addr={addr}"),
+        &format!("--webhook-tls-cert={cert}"),
+        &format!("--webhook-tls-key={key}"),
+    ])
+    .context("updater flags")?;
+    let _ = tailor_k8s::telemetry::init(&args.log);
+    let token = CancellationToken::new();
+    let readiness = Readiness::new();
+    let task = tokio::spawn(tailor_updater::run_until(
+        client.clone(),
+        args,
+        readiness.clone(),
+        token.clone(),
+    ));
+    Ok(Running {
+        token,
+        task,
+        readiness,
+    })
+}
+
+pub fn resources(p: &Pod) -> serde_json::Value {
+    let c = p.spec.as_ref().and_then(|s| s.containers.first());
+    serde_json::to_value(c.and_then(|c| c.resources.clone())).unwrap_or_default()
+}
+
+pub fn admission_note(p: &Pod) -> Option<String> {
+    p.metadata
+        .annotations
+        .as_ref()?
+        .get("tailor.dev/admission")
+        .cloned()
+}
+
+/// Serves the webhook from a fresh updater on a free loopback port and registers it with the API server; the
+/// caller keeps the returned updater (and the folder with its certificate) alive.
+pub async fn serve_and_register(
+    client: &kube::Client,
+    dir: &std::path::Path,
+) -> Result<(Running, String)> {
+    use kube::api::{Api, PostParams};
+    let (ca, cert, key) = serving_cert()?;
+    std::fs::write(dir.join("tls.crt"), cert)?;
+    std::fs::write(dir.join("tls.key"), key)?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let updater = start_with_webhook(client, &addr, dir)?;
+    // The webhook binds after the watches are registered, so once it answers, readiness means "synced".
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(&addr).await.is_err() || !updater.readiness.is_ready() {
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "webhook not serving after 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let configs: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
+    configs
+        .create(
+            &PostParams::default(),
+            &webhook_config(&format!("https://{addr}/mutate-v1-pod"), &ca)?,
+        )
+        .await?;
+    Ok((updater, addr))
+}

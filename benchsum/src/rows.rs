@@ -285,7 +285,7 @@ fn updater() -> Vec<Row> {
         goal: Goal::AtMost(10.0 * NS_PER_S),
         baseline: None,
         command: OOM_E2E,
-        note: "on the test bed, polling the API every 50 ms; goal: the issue's \"within seconds\" as the test bounds it",
+        note: "on the test bed, between the pod update carrying the kill and the one carrying the resize as a watch delivers them; goal: the issue's \"within seconds\" as the test bounds it",
     };
     let creation = |figure, with: &'static [&'static str], without| Row {
         bench: "webhook pod creation (#7)",

@@ -3,12 +3,14 @@
 //! recommendation — in place, without a restart. A container that restarts (here: OOM-killed by a memory leak)
 //! is boosted again and unboosted again.
 
+mod boost_common;
 mod sim_common;
 mod updater_common;
 
 use std::time::Duration;
 
 use anyhow::{Result, ensure};
+use boost_common::*;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::json;
@@ -16,14 +18,6 @@ use sim_common::{Sim, restart_count};
 use tailor_k8s::crd::vpa::VerticalPodAutoscaler;
 use tailor_tests::ControlPlane;
 use updater_common::*;
-
-fn boost_state(p: &Pod) -> Option<String> {
-    p.metadata
-        .annotations
-        .as_ref()?
-        .get("tailor.dev/boost-state")
-        .cloned()
-}
 
 #[tokio::test]
 async fn a_starting_or_restarted_pod_is_boosted_and_unboosted_to_the_recommendation() -> Result<()>
@@ -75,31 +69,7 @@ async fn a_starting_or_restarted_pod_is_boosted_and_unboosted_to_the_recommendat
     );
     let name = boosted.metadata.name.clone().unwrap_or_default();
 
-    let unboosted = wait_for("pod unboosted", Duration::from_secs(30), || {
-        let (api, name) = (api.clone(), name.clone());
-        async move {
-            let p = api.get(&name).await?;
-            let back = spec_value(&p, "requests", "cpu").as_deref() == Some("300m")
-                && spec_value(&p, "limits", "cpu").as_deref() == Some("600m")
-                && boost_state(&p).is_some_and(|s| s.contains("active=0"));
-            Ok(back.then_some(p))
-        }
-    })
-    .await?;
-    ensure!(is_ready(&unboosted), "not ready after unboost");
-    ensure!(
-        restart_count(&unboosted) == 0,
-        "restarted {} times",
-        restart_count(&unboosted)
-    );
-    ensure!(
-        unboosted
-            .status
-            .as_ref()
-            .and_then(|s| s.qos_class.as_deref())
-            == Some("Burstable"),
-        "QoS changed"
-    );
+    unboosted_in_place(&api, &name, "300m", "600m", Duration::from_secs(30)).await?;
     // A leaking container is OOM-killed after ~25 s and restarts: boosted again, then unboosted again.
     create_vpa(
         &client,

@@ -1,7 +1,7 @@
 //! OOM fast path on the real control plane: pods of a Deployment whose containers use more memory than their
 //! limit are OOM-killed by the simulated kubelet; the updater, woken by the pod watch, resizes them in place
 //! with the OOM bump (the recommendation is stale) within seconds, and they then stay up. Prints the
-//! OOM-seen → resize-seen latency (p50, p99) as observed by polling the API every 50 ms.
+//! OOM-seen → resize-seen latency (p50, p99) between the two pod updates as a watch delivers them.
 
 mod sim_common;
 mod updater_common;
@@ -10,8 +10,10 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, ensure};
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
+use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::json;
 use sim_common::Sim;
 use tailor_tests::ControlPlane;
@@ -47,29 +49,29 @@ async fn oom_kills_are_resized_within_seconds() -> Result<()> {
     install_vpa_crd(&client).await?;
     let updater = start_updater(&client, &[])?;
 
-    // Poll every 50 ms, so both moments are seen the same way (to within one poll).
+    // A watch sees each change of a pod as its own event: the status update carrying the kill, then the
+    // resize. (Polling would see both in one list whenever the updater answers within the poll interval.)
     let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
     let observer = tokio::spawn(async move {
         let mut oom_at: HashMap<String, Instant> = HashMap::new();
         let mut resized_at: HashMap<String, Instant> = HashMap::new();
-        let lp = ListParams::default().labels("app=oom");
-        loop {
-            if let Ok(list) = pods.list(&lp).await {
-                for p in list.items {
-                    let uid = p.metadata.uid.clone().unwrap_or_default();
-                    if oom_seen(&p) {
-                        oom_at.entry(uid.clone()).or_insert_with(Instant::now);
-                    }
-                    if spec_value(&p, "requests", "memory").as_deref() != Some("64Mi") {
-                        resized_at.entry(uid).or_insert_with(Instant::now);
-                    }
-                }
+        let cfg = watcher::Config::default().labels("app=oom");
+        let mut events = std::pin::pin!(watcher(pods, cfg).applied_objects());
+        while let Some(event) = events.next().await {
+            let Ok(p) = event else { continue };
+            let now = Instant::now();
+            let uid = p.metadata.uid.clone().unwrap_or_default();
+            if oom_seen(&p) {
+                oom_at.entry(uid.clone()).or_insert(now);
+            }
+            if spec_value(&p, "requests", "memory").as_deref() != Some("64Mi") {
+                resized_at.entry(uid).or_insert(now);
             }
             if resized_at.len() >= PODS && resized_at.keys().all(|k| oom_at.contains_key(k)) {
-                return (oom_at, resized_at);
+                break;
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        (oom_at, resized_at)
     });
 
     let res = json!({"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}});

@@ -3,6 +3,7 @@
 //! happened) on top of its recommended size, with the boost record the updater reads back; once the pod has
 //! been Ready for the boost's duration, the updater takes the boost away in place, without a restart.
 
+mod boost_common;
 mod sim_common;
 mod updater_common;
 mod webhook_common;
@@ -10,18 +11,15 @@ mod webhook_common;
 use std::time::Duration;
 
 use anyhow::{Result, ensure};
+use boost_common::*;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::json;
-use sim_common::{Sim, restart_count};
+use sim_common::Sim;
 use tailor_k8s::crd::vpa::VerticalPodAutoscaler;
 use tailor_tests::ControlPlane;
 use updater_common::*;
 use webhook_common::*;
-
-fn annotation(p: &Pod, key: &str) -> Option<String> {
-    p.metadata.annotations.as_ref()?.get(key).cloned()
-}
 
 #[tokio::test]
 async fn a_boosted_workload_is_created_boosted_and_unboosted_in_place() -> Result<()> {
@@ -43,7 +41,7 @@ async fn a_boosted_workload_is_created_boosted_and_unboosted_in_place() -> Resul
         .await?;
 
     let dir = tempfile::tempdir()?;
-    let (_updater, _addr) = serve_and_register(&client, dir.path()).await?;
+    let _served = serve_and_register(&client, dir.path()).await?;
 
     // Declared larger than the recommendation: sized to 300m/600m at creation, then the limit ×3.
     let declared = json!({"requests": {"cpu": "500m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "256Mi"}});
@@ -71,37 +69,13 @@ async fn a_boosted_workload_is_created_boosted_and_unboosted_in_place() -> Resul
         "boosted by a resize, not at creation: generation {:?}",
         created.metadata.generation
     );
-    let record = annotation(&created, "tailor.dev/boost-state").unwrap_or_default();
+    let record = boost_state(&created).unwrap_or_default();
     ensure!(
         record.contains("active=1") && record.contains("c=app:0:300m:600m"),
         "{record}"
     );
     let name = created.metadata.name.clone().unwrap_or_default();
 
-    let unboosted = wait_for("pod unboosted", Duration::from_secs(60), || {
-        let (api, name) = (api.clone(), name.clone());
-        async move {
-            let p = api.get(&name).await?;
-            let back = spec_value(&p, "requests", "cpu").as_deref() == Some("300m")
-                && spec_value(&p, "limits", "cpu").as_deref() == Some("600m")
-                && annotation(&p, "tailor.dev/boost-state").is_some_and(|s| s.contains("active=0"));
-            Ok(back.then_some(p))
-        }
-    })
-    .await?;
-    ensure!(is_ready(&unboosted), "not ready after the unboost");
-    ensure!(
-        restart_count(&unboosted) == 0,
-        "restarted {} times",
-        restart_count(&unboosted)
-    );
-    ensure!(
-        unboosted
-            .status
-            .as_ref()
-            .and_then(|s| s.qos_class.as_deref())
-            == Some("Burstable"),
-        "QoS changed"
-    );
+    unboosted_in_place(&api, &name, "300m", "600m", Duration::from_secs(60)).await?;
     Ok(())
 }

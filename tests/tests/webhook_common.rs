@@ -121,13 +121,19 @@ pub fn admission_note(p: &Pod) -> Option<String> {
         .cloned()
 }
 
+/// A served and registered webhook.
+#[derive(Debug)]
+pub struct Served {
+    pub updater: Running,
+    /// `127.0.0.1:port` it listens on.
+    pub addr: String,
+    /// The CA its certificate is signed with (for registering it again).
+    pub ca: String,
+}
+
 /// Serves the webhook from a fresh updater on a free loopback port and registers it with the API server; the
 /// caller keeps the returned updater (and the folder with its certificate) alive.
-pub async fn serve_and_register(
-    client: &kube::Client,
-    dir: &std::path::Path,
-) -> Result<(Running, String)> {
-    use kube::api::{Api, PostParams};
+pub async fn serve_and_register(client: &kube::Client, dir: &std::path::Path) -> Result<Served> {
     let (ca, cert, key) = serving_cert()?;
     std::fs::write(dir.join("tls.crt"), cert)?;
     std::fs::write(dir.join("tls.key"), key)?;
@@ -145,12 +151,19 @@ pub async fn serve_and_register(
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    register(client, &addr, &ca).await?;
+    Ok(Served { updater, addr, ca })
+}
+
+/// Registers the webhook served on `addr` with the API server.
+pub async fn register(client: &kube::Client, addr: &str, ca: &str) -> Result<()> {
+    use kube::api::{Api, PostParams};
     let configs: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
     configs
         .create(
             &PostParams::default(),
-            &webhook_config(&format!("https://{addr}/mutate-v1-pod"), &ca)?,
+            &webhook_config(&format!("https://{addr}/mutate-v1-pod"), ca)?,
         )
         .await?;
-    Ok((updater, addr))
+    Ok(())
 }

@@ -74,40 +74,15 @@ async fn new_pods_start_at_the_recommended_size_and_the_webhook_never_blocks() -
     let client = cp.admin_client().await?;
     install_vpa_crd(&client).await?;
 
-    let dir = tempfile::tempdir()?;
-    let (ca, cert, key) = serving_cert()?;
-    std::fs::write(dir.path().join("tls.crt"), cert)?;
-    std::fs::write(dir.path().join("tls.key"), key)?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-
     // VPAs exist (with recommendations) before the updater's watches list them.
     let target = rec(("250m", "128Mi"), ("200m", "100Mi"), ("300m", "160Mi"));
     create_vpa(&client, "web", "web", "Initial", target.clone()).await?;
     create_vpa(&client, "timed", "timed", "Initial", target.clone()).await?;
     create_vpa(&client, "after", "after", "InPlace", target).await?;
 
-    let updater = start_with_webhook(&client, &addr, dir.path())?;
-    // The webhook binds after the watches are registered, so once it answers, readiness means "synced".
-    wait_for("webhook listening", Duration::from_secs(30), || {
-        let addr = addr.clone();
-        async move { Ok(tokio::net::TcpStream::connect(&addr).await.ok().map(|_| ())) }
-    })
-    .await?;
-    wait_for("updater ready", Duration::from_secs(30), || {
-        let ready = updater.readiness.is_ready();
-        async move { Ok(ready.then_some(())) }
-    })
-    .await?;
+    let dir = tempfile::tempdir()?;
+    let Served { updater, addr, ca } = serve_and_register(&client, dir.path()).await?;
     let configs: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
-    configs
-        .create(
-            &PostParams::default(),
-            &webhook_config(&format!("https://{addr}/mutate-v1-pod"), &ca)?,
-        )
-        .await?;
 
     let declared = json!({"requests": {"cpu": "500m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}});
     let workload = r#"{"kind":"constant","cpu":"100m","memory":"32Mi"}"#;
@@ -179,12 +154,7 @@ async fn new_pods_start_at_the_recommended_size_and_the_webhook_never_blocks() -
     );
 
     // 4. Webhook down (updater stopped, configuration registered again): pods are still created, unchanged.
-    configs
-        .create(
-            &PostParams::default(),
-            &webhook_config(&format!("https://{addr}/mutate-v1-pod"), &ca)?,
-        )
-        .await?;
+    register(&client, &addr, &ca).await?;
     drop(updater);
     wait_for("webhook port closed", Duration::from_secs(10), || {
         let addr = addr.clone();

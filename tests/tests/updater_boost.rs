@@ -12,10 +12,9 @@ use std::time::Duration;
 use anyhow::{Result, ensure};
 use boost_common::*;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::api::{Api, ListParams};
 use serde_json::json;
 use sim_common::{Sim, restart_count};
-use tailor_k8s::crd::vpa::VerticalPodAutoscaler;
 use tailor_tests::ControlPlane;
 use updater_common::*;
 
@@ -26,18 +25,7 @@ async fn a_starting_or_restarted_pod_is_boosted_and_unboosted_to_the_recommendat
     let client = cp.admin_client().await?;
     let _sim = Sim::start(&cp, &["sim-b1"], "8", "8Gi").await?;
     install_vpa_crd(&client).await?;
-    create_vpa(
-        &client,
-        "boost",
-        "boost",
-        "InPlace",
-        rec(("300m", "64Mi"), ("250m", "50Mi"), ("350m", "100Mi")),
-    )
-    .await?;
-    let vpas: Api<VerticalPodAutoscaler> = Api::namespaced(client.clone(), NS);
-    let boost = json!({"spec": {"startupBoost": {"cpu": {"type": "Factor", "factor": 3, "durationSeconds": 3}}}});
-    vpas.patch("boost", &PatchParams::default(), &Patch::Merge(&boost))
-        .await?;
+    create_boosted_vpa(&client, "boost").await?;
     let _updater = start_updater(&client, &[])?;
     tokio::time::sleep(Duration::from_secs(2)).await;
 
@@ -71,16 +59,7 @@ async fn a_starting_or_restarted_pod_is_boosted_and_unboosted_to_the_recommendat
 
     unboosted_in_place(&api, &name, "300m", "600m", Duration::from_secs(30)).await?;
     // A leaking container is OOM-killed after ~25 s and restarts: boosted again, then unboosted again.
-    create_vpa(
-        &client,
-        "leaky",
-        "leaky",
-        "InPlace",
-        rec(("300m", "64Mi"), ("250m", "50Mi"), ("350m", "100Mi")),
-    )
-    .await?;
-    vpas.patch("leaky", &PatchParams::default(), &Patch::Merge(&boost))
-        .await?;
+    create_boosted_vpa(&client, "leaky").await?;
     let res = json!({"requests": {"cpu": "300m", "memory": "64Mi"}, "limits": {"cpu": "600m", "memory": "128Mi"}});
     let leak = r#"{"kind":"leak","cpu":"100m","memory":"32Mi","leak_per_second":"4Mi"}"#;
     create_deployment(&client, deployment("leaky", 1, res, "NotRequired", leak)?).await?;

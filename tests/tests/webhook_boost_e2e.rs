@@ -13,10 +13,9 @@ use std::time::Duration;
 use anyhow::{Result, ensure};
 use boost_common::*;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::api::{Api, ListParams};
 use serde_json::json;
 use sim_common::Sim;
-use tailor_k8s::crd::vpa::VerticalPodAutoscaler;
 use tailor_tests::ControlPlane;
 use updater_common::*;
 use webhook_common::*;
@@ -27,18 +26,7 @@ async fn a_boosted_workload_is_created_boosted_and_unboosted_in_place() -> Resul
     let client = cp.admin_client().await?;
     let _sim = Sim::start(&cp, &["sim-w1"], "8", "8Gi").await?;
     install_vpa_crd(&client).await?;
-    create_vpa(
-        &client,
-        "warm",
-        "warm",
-        "InPlace",
-        rec(("300m", "64Mi"), ("250m", "50Mi"), ("350m", "100Mi")),
-    )
-    .await?;
-    let vpas: Api<VerticalPodAutoscaler> = Api::namespaced(client.clone(), NS);
-    let boost = json!({"spec": {"startupBoost": {"cpu": {"type": "Factor", "factor": 3, "durationSeconds": 3}}}});
-    vpas.patch("warm", &PatchParams::default(), &Patch::Merge(&boost))
-        .await?;
+    create_boosted_vpa(&client, "warm").await?;
 
     let dir = tempfile::tempdir()?;
     let _served = serve_and_register(&client, dir.path()).await?;

@@ -50,3 +50,24 @@ pub async fn unboosted_in_place(
     ensure!(qos == Some("Burstable"), "QoS changed to {qos:?}");
     Ok(p)
 }
+
+/// Creates VPA `name` for Deployment `name` in `InPlace` mode, recommending 300m / 64Mi, with a startup boost of
+/// ×3 for 3 s after Ready.
+pub async fn create_boosted_vpa(client: &kube::Client, name: &str) -> Result<()> {
+    use kube::api::{Patch, PatchParams};
+    use tailor_k8s::crd::vpa::VerticalPodAutoscaler;
+    crate::updater_common::create_vpa(
+        client,
+        name,
+        name,
+        "InPlace",
+        crate::updater_common::rec(("300m", "64Mi"), ("250m", "50Mi"), ("350m", "100Mi")),
+    )
+    .await?;
+    let vpas: Api<VerticalPodAutoscaler> =
+        Api::namespaced(client.clone(), crate::updater_common::NS);
+    let boost = serde_json::json!({"spec": {"startupBoost": {"cpu": {"type": "Factor", "factor": 3, "durationSeconds": 3}}}});
+    vpas.patch(name, &PatchParams::default(), &Patch::Merge(&boost))
+        .await?;
+    Ok(())
+}

@@ -92,7 +92,16 @@ pub(crate) fn step(
     let max = boost.max_duration_ms.unwrap_or(cfg.boost_max_duration_ms);
     match &pod.boost {
         Some(record) if record.active => {
-            let hard_end = ms(record.since).saturating_add(max);
+            // A pod boosted at creation may wait for its node and image first: the hard maximum runs from the
+            // later of the boost and its boosted containers' start.
+            let started = record
+                .containers
+                .iter()
+                .filter_map(|b| pod.container(&b.name).and_then(|c| c.started_at))
+                .map(ms)
+                .min();
+            let from = started.map_or(ms(record.since), |s| s.max(ms(record.since)));
+            let hard_end = from.saturating_add(max);
             let ready_end = pod
                 .ready_since
                 .filter(|_| pod.ready)

@@ -192,6 +192,36 @@ fn unboosts_to_the_original_values_in_initial_mode_and_after_the_hard_maximum() 
 }
 
 #[test]
+fn the_hard_maximum_of_a_boost_given_at_creation_runs_from_the_container_start() {
+    // Boosted at admission 8 minutes ago; the image pull took 7 of them.
+    let mut p = boosted_pod();
+    p.boost.as_mut().expect("record").since = at(NOW - 8 * 60_000);
+    p.containers[0].started_at = Some(at(NOW - 60_000));
+    let pol = boost_policy(UpdateMode::InPlace);
+    let recs = [rec("app", 600, 512)];
+    let mut w = World::new();
+    let d = w.plan_at(&p, &recs, &pol, &PodMemory::default(), NOW + 3 * 60_000);
+    assert_eq!(
+        d,
+        Decision::Wait {
+            until: at(NOW + 9 * 60_000),
+            reason: WaitReason::BoostActive
+        }
+    );
+    let d = w.plan_at(&p, &recs, &pol, &PodMemory::default(), NOW + 9 * 60_000);
+    assert!(
+        matches!(
+            d,
+            Decision::Unboost {
+                reason: UnboostReason::MaxDuration,
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+}
+
+#[test]
 fn a_deferred_boost_is_withdrawn_at_once() {
     let mut p = boosted_pod();
     p.containers[0].actual = Some(burstable().spec);

@@ -72,12 +72,7 @@ pub fn size_at_creation(pod: &PodView, input: &CreationInput<'_>) -> Result<Crea
             boost: None,
         });
     };
-    let mut after: Vec<Requirements> = pod.containers.iter().map(|c| c.spec).collect();
-    for ch in sized.as_deref().unwrap_or_default() {
-        if let Some(i) = pod.containers.iter().position(|c| c.name == ch.name) {
-            after[i] = ch.after;
-        }
-    }
+    let mut after = specs_after(pod, sized.as_deref().unwrap_or_default());
     let limits = CreationLimits {
         limit_range: input.limit_range,
         quota_limit_cpu_room: input.quota.and_then(|q| {
@@ -135,16 +130,21 @@ fn recommended(
             Fit::NoRoom(reason) => return Err(reason),
         }
     }
-    let mut after: Vec<_> = pod.containers.iter().map(|c| c.spec).collect();
-    for ch in &changes {
+    if compute_qos(specs_after(pod, &changes).iter()) != pod.qos {
+        return Err(SkipReason::QosWouldChange);
+    }
+    Ok(changes)
+}
+
+/// Every container's requirements once `changes` are applied, in the pod's container order.
+fn specs_after(pod: &PodView, changes: &[ContainerChange]) -> Vec<Requirements> {
+    let mut after: Vec<Requirements> = pod.containers.iter().map(|c| c.spec).collect();
+    for ch in changes {
         if let Some(i) = pod.containers.iter().position(|c| c.name == ch.name) {
             after[i] = ch.after;
         }
     }
-    if compute_qos(after.iter()) != pod.qos {
-        return Err(SkipReason::QosWouldChange);
-    }
-    Ok(changes)
+    after
 }
 
 /// The quota room as [`fit::fit`] reads it for a running pod, whose own requests are already in `used`. A pod

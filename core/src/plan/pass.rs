@@ -662,7 +662,6 @@ fn eligibility(pod: &PodView) -> Option<SkipReason> {
     None
 }
 
-/// Whether any change touches a resource whose resize policy restarts the container.
 /// Whether every resizable container takes CPU changes without a restart.
 fn cpu_in_place(pod: &PodView) -> bool {
     pod.containers
@@ -671,6 +670,7 @@ fn cpu_in_place(pod: &PodView) -> bool {
         .all(|c| c.resize_policy.get(Resource::Cpu) == RestartPolicy::NotRequired)
 }
 
+/// Whether any change touches a resource whose resize policy restarts the container.
 fn disruptive(pod: &PodView, changes: &[ContainerChange]) -> bool {
     changes.iter().any(|ch| {
         let Some(c) = pod.container(&ch.name) else {

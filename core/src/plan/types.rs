@@ -133,10 +133,6 @@ impl ResourceMask {
         }
     }
 
-    pub fn is_empty(self) -> bool {
-        !self.cpu && !self.memory
-    }
-
     pub fn with(self, r: Resource) -> ResourceMask {
         self.union(ResourceMask::only(r))
     }

@@ -1,6 +1,9 @@
 //! Helpers for the webhook's end-to-end tests: a throwaway CA and serving certificate, the
-//! MutatingWebhookConfiguration from `deploy/`, and the real updater in-process with its webhook on.
+//! MutatingWebhookConfiguration from `deploy/`, and the real updater in-process with its webhook on. The test
+//! binary must also declare `updater_common`.
 #![allow(dead_code)]
+
+use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use k8s_openapi::ByteString;
@@ -143,14 +146,14 @@ pub async fn serve_and_register(client: &kube::Client, dir: &std::path::Path) ->
     let addr = format!("127.0.0.1:{port}");
     let updater = start_with_webhook(client, &addr, dir)?;
     // The webhook binds after the watches are registered, so once it answers, readiness means "synced".
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while tokio::net::TcpStream::connect(&addr).await.is_err() || !updater.readiness.is_ready() {
-        ensure!(
-            std::time::Instant::now() < deadline,
-            "webhook not serving after 30 s"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    crate::updater_common::wait_for("webhook serving", Duration::from_secs(30), || {
+        let (addr, ready) = (addr.clone(), updater.readiness.is_ready());
+        async move {
+            let listening = tokio::net::TcpStream::connect(&addr).await.is_ok();
+            Ok((listening && ready).then_some(()))
+        }
+    })
+    .await?;
     register(client, &addr, &ca).await?;
     Ok(Served { updater, addr, ca })
 }

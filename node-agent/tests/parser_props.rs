@@ -3,8 +3,8 @@
 
 use proptest::prelude::*;
 use tailor_node_agent::cgroup::parse::{
-    parse_cpu_max, parse_cpu_max_bytes, parse_max_or_u64, parse_max_or_u64_bytes, parse_single_u64,
-    parse_single_u64_bytes,
+    ParseError, for_each_flat_bytes, parse_cpu_max, parse_cpu_max_bytes, parse_max_or_u64,
+    parse_max_or_u64_bytes, parse_single_u64, parse_single_u64_bytes,
 };
 use tailor_node_agent::cgroup::stats::{CpuStat, MemoryEvents, MemoryStat, Pressure};
 
@@ -12,8 +12,44 @@ fn hundredths(h: u32) -> String {
     format!("{}.{:02}", h / 100, h % 100)
 }
 
+/// The flat-keyed format by its definition, written the slow obvious way: lines split on `\n`, blank ones
+/// skipped, every other one exactly `KEY VALUE` with one space and both sides non-empty.
+fn flat_reference(content: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ParseError> {
+    let mut out = Vec::new();
+    for (i, line) in content.split(|&b| b == b'\n').enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let fields: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
+        match fields.as_slice() {
+            [k, v] if !k.is_empty() && !v.is_empty() => out.push((k.to_vec(), v.to_vec())),
+            _ => return Err(ParseError::BadLine { line: i + 1 }),
+        }
+    }
+    if out.is_empty() {
+        Err(ParseError::Empty)
+    } else {
+        Ok(out)
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// The sampler's line scanner (word-at-a-time) against the definition, on inputs made of the bytes that
+    /// matter (separators and line ends) so that blank lines, doubled and leading spaces occur often.
+    #[test]
+    fn flat_scanner_matches_its_definition(
+        b in prop::collection::vec(prop::sample::select(vec![b'a', b'7', b' ', b'\n', b'\t']), 0..64),
+    ) {
+        let mut seen = Vec::new();
+        let got = for_each_flat_bytes(&b, |k, v| {
+            seen.push((k.to_vec(), v.to_vec()));
+            Ok(())
+        })
+        .map(|()| seen);
+        prop_assert_eq!(got, flat_reference(&b));
+    }
 
     #[test]
     fn arbitrary_text_never_panics(s in "\\PC*") {

@@ -6,13 +6,13 @@
 //! client, and by running the built `tailor` binary with `KUBECONFIG` set to the harness's admin kubeconfig
 //! (JSON, CSV and table). Both must show the same numbers.
 //!
-//! The simulated kubelet is started with the tailor-tests e2e helper itself (`sim_common.rs`, included, not
+//! The simulated kubelet is started with the tailor-tests e2e helper itself (`sim_common/mod.rs`, included, not
 //! copied). This test lives in the CLI crate because only here does Cargo hand a test the path of the `tailor`
 //! binary it built.
 
 #[path = "support/fixtures.rs"]
 mod fixtures;
-#[path = "../../tests/tests/sim_common.rs"]
+#[path = "../../tests/tests/sim_common/mod.rs"]
 mod sim_common;
 
 use std::path::Path;

@@ -12,9 +12,12 @@ fn hundredths(h: u32) -> String {
     format!("{}.{:02}", h / 100, h % 100)
 }
 
+/// One `KEY VALUE` line, owned.
+type Pair = (Vec<u8>, Vec<u8>);
+
 /// The flat-keyed format by its definition, written the slow obvious way: lines split on `\n`, blank ones
 /// skipped, every other one exactly `KEY VALUE` with one space and both sides non-empty.
-fn flat_reference(content: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ParseError> {
+fn flat_reference(content: &[u8]) -> Result<Vec<Pair>, ParseError> {
     let mut out = Vec::new();
     for (i, line) in content.split(|&b| b == b'\n').enumerate() {
         if line.is_empty() {

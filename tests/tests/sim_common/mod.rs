@@ -99,12 +99,7 @@ impl Sim {
 
     /// The container cgroup of a pod's container as the simulator names it (systemd + containerd).
     pub fn container_dir(&self, pod: &Pod, container: &str) -> Result<PathBuf> {
-        let node = pod
-            .spec
-            .as_ref()
-            .and_then(|s| s.node_name.clone())
-            .context("pod not bound")?;
-        let (qos, uid) = qos_uid(pod)?;
+        let (node, qos, uid) = placement(pod)?;
         let status = pod
             .status
             .as_ref()
@@ -127,12 +122,7 @@ impl Sim {
 
     /// The pod-level cgroup.
     pub fn pod_dir(&self, pod: &Pod) -> Result<PathBuf> {
-        let node = pod
-            .spec
-            .as_ref()
-            .and_then(|s| s.node_name.clone())
-            .context("pod not bound")?;
-        let (qos, uid) = qos_uid(pod)?;
+        let (node, qos, uid) = placement(pod)?;
         Ok(self.node_root(&node).join(naming().pod_dir(qos, &uid)))
     }
 }
@@ -142,6 +132,17 @@ fn naming() -> Naming {
         driver: CgroupDriver::Systemd,
         runtime: Runtime::Containerd,
     }
+}
+
+/// Where the simulator put a pod's cgroups: its node, QoS class and UID.
+fn placement(pod: &Pod) -> Result<(String, QosClass, String)> {
+    let node = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.node_name.clone())
+        .context("pod not bound")?;
+    let (qos, uid) = qos_uid(pod)?;
+    Ok((node, qos, uid))
 }
 
 fn qos_uid(pod: &Pod) -> Result<(QosClass, String)> {

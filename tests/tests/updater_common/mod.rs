@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, ResourceRequirements};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, CustomResourceExt};
@@ -207,18 +207,16 @@ pub fn start_updater(client: &Client, extra: &[&str]) -> Result<Updater> {
 /// A container field of the pod's first container as a string, e.g. `("requests", "cpu")`.
 pub fn spec_value(p: &Pod, kind: &str, resource: &str) -> Option<String> {
     let c = p.spec.as_ref()?.containers.first()?;
-    let r = c.resources.as_ref()?;
-    let m = if kind == "requests" {
-        r.requests.as_ref()
-    } else {
-        r.limits.as_ref()
-    };
-    m?.get(resource).map(|q| q.0.clone())
+    pick(c.resources.as_ref()?, kind, resource)
 }
 
+/// The same field as the kubelet reports it applied, in the first container's status.
 pub fn status_value(p: &Pod, kind: &str, resource: &str) -> Option<String> {
     let c = p.status.as_ref()?.container_statuses.as_ref()?.first()?;
-    let r = c.resources.as_ref()?;
+    pick(c.resources.as_ref()?, kind, resource)
+}
+
+fn pick(r: &ResourceRequirements, kind: &str, resource: &str) -> Option<String> {
     let m = if kind == "requests" {
         r.requests.as_ref()
     } else {

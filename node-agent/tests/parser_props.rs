@@ -39,7 +39,7 @@ fn flat_reference(content: &[u8]) -> Result<Vec<Pair>, ParseError> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
-    /// The sampler's line scanner (word-at-a-time) against the definition, on inputs made of the bytes that
+    /// The sampler's one-pass line scanner against the definition, on inputs made of the bytes that
     /// matter (separators and line ends) so that blank lines, doubled and leading spaces occur often.
     #[test]
     fn flat_scanner_matches_its_definition(

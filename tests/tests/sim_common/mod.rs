@@ -141,18 +141,14 @@ fn placement(pod: &Pod) -> Result<(String, QosClass, String)> {
         .as_ref()
         .and_then(|s| s.node_name.clone())
         .context("pod not bound")?;
-    let (qos, uid) = qos_uid(pod)?;
-    Ok((node, qos, uid))
-}
-
-fn qos_uid(pod: &Pod) -> Result<(QosClass, String)> {
     let qos = pod
         .status
         .as_ref()
         .and_then(|s| s.qos_class.as_deref())
         .and_then(QosClass::parse)
         .context("no qosClass")?;
-    Ok((qos, pod.metadata.uid.clone().context("no uid")?))
+    let uid = pod.metadata.uid.clone().context("no uid")?;
+    Ok((node, qos, uid))
 }
 
 /// Reads one key of a flat keyed cgroup file.

@@ -21,8 +21,6 @@ pub enum DemoError {
     },
     #[error("manifest {}: {message}", path.display())]
     Manifest { path: PathBuf, message: String },
-    #[error("certificate: {0}")]
-    Certificate(#[from] rcgen::Error),
     #[error("component {name}: {message}")]
     Component { name: String, message: String },
     #[error("timed out after {seconds} s waiting for {what}")]

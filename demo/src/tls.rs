@@ -3,10 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose,
-};
+use tailor_tests::ServingPem;
 
 use crate::DemoError;
 
@@ -23,36 +20,20 @@ pub struct ServingCert {
 
 /// Generates a CA and a serving certificate for `127.0.0.1` and `localhost` into `dir`.
 pub fn generate(dir: &Path) -> Result<ServingCert, DemoError> {
-    let ca_key = KeyPair::generate()?;
-    let mut ca = CertificateParams::default();
-    ca.distinguished_name = common_name("tailor-demo-recommender-ca");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key)?;
-    let issuer = Issuer::new(ca, ca_key);
-
-    let key = KeyPair::generate()?;
-    let mut leaf = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])?;
-    leaf.distinguished_name = common_name("tailor-recommender");
-    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let cert = leaf.signed_by(&key, &issuer)?;
-
+    let pem = ServingPem::generate(
+        "tailor-demo-recommender-ca",
+        "tailor-recommender",
+        &["127.0.0.1", "localhost"],
+    )?;
     let files = ServingCert {
         ca: dir.join("recommender-ca.crt"),
         cert: dir.join("recommender.crt"),
         key: dir.join("recommender.key"),
     };
-    write(&files.ca, &ca_cert.pem())?;
-    write(&files.cert, &cert.pem())?;
-    write(&files.key, &key.serialize_pem())?;
+    write(&files.ca, &pem.ca)?;
+    write(&files.cert, &pem.cert)?;
+    write(&files.key, &pem.key)?;
     Ok(files)
-}
-
-fn common_name(cn: &str) -> DistinguishedName {
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, cn);
-    dn
 }
 
 fn write(path: &Path, contents: &str) -> Result<(), DemoError> {

@@ -34,3 +34,4 @@ pub use controlplane::{
 };
 pub use error::Error;
 pub use kubeconfig::{client_from_kubeconfig, install_crypto_provider};
+pub use pki::ServingPem;

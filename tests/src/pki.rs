@@ -36,18 +36,67 @@ impl std::fmt::Debug for Pki {
     }
 }
 
+/// A throwaway CA and one serving certificate signed by it, as PEM, for servers outside the control plane that
+/// the API server or our own components must trust (webhooks, the recommender's report endpoint).
+#[derive(Debug, Clone)]
+pub struct ServingPem {
+    /// The CA certificate clients trust.
+    pub ca: String,
+    /// The serving certificate.
+    pub cert: String,
+    /// Its private key (PKCS#8).
+    pub key: String,
+}
+
+impl ServingPem {
+    /// A CA named `ca_cn` and a server certificate named `leaf_cn` for `sans` (IPs or DNS names).
+    pub fn generate(ca_cn: &str, leaf_cn: &str, sans: &[&str]) -> Result<Self, Error> {
+        let (ca_params, ca_key) = ca(ca_cn)?;
+        let ca = ca_params
+            .self_signed(&ca_key)
+            .map_err(Error::cert("CA certificate"))?
+            .pem();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let params = server_params(leaf_cn, sans)?;
+        let key = KeyPair::generate().map_err(Error::cert(format!("{leaf_cn} key")))?;
+        let cert = params
+            .signed_by(&key, &issuer)
+            .map_err(Error::cert(format!("{leaf_cn} certificate")))?
+            .pem();
+        Ok(Self {
+            ca,
+            cert,
+            key: key.serialize_pem(),
+        })
+    }
+}
+
+fn ca(cn: &str) -> Result<(CertificateParams, KeyPair), Error> {
+    let key = KeyPair::generate().map_err(Error::cert("CA key"))?;
+    let mut params = CertificateParams::default();
+    params.distinguished_name = name(cn, None);
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    Ok((params, key))
+}
+
+fn server_params(cn: &str, sans: &[&str]) -> Result<CertificateParams, Error> {
+    let mut params = CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        .map_err(Error::cert(format!("{cn} SANs")))?;
+    params.distinguished_name = name(cn, None);
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    Ok(params)
+}
+
 impl Pki {
     /// Creates the CA in `dir` (which must exist).
     pub(crate) fn create(dir: &Path) -> Result<Self, Error> {
-        let key = KeyPair::generate().map_err(Error::cert("CA key"))?;
-        let mut params = CertificateParams::default();
-        params.distinguished_name = name("tailor-test-ca", None);
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
+        let (params, key) = ca("tailor-test-ca")?;
         let cert = params
             .self_signed(&key)
             .map_err(Error::cert("CA certificate"))?;
@@ -77,13 +126,7 @@ impl Pki {
 
     /// A serving certificate for the API server, valid for the given IPs and DNS names.
     pub(crate) fn serving(&self, file_stem: &str, sans: &[&str]) -> Result<CertFiles, Error> {
-        let mut params =
-            CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-                .map_err(Error::cert(format!("{file_stem} SANs")))?;
-        params.distinguished_name = name(file_stem, None);
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        self.issue(file_stem, &params)
+        self.issue(file_stem, &server_params(file_stem, sans)?)
     }
 
     /// A client certificate for `user`, optionally in one `group` (rcgen writes one O per name).

@@ -363,8 +363,22 @@ async fn scheduler_binds_a_pod_to_a_node_registered_with_a_node_identity() -> Re
         },
     )
     .await?;
-    // The Node authorizer lets the kubelet read pods bound to it.
-    Api::<Pod>::namespaced(kubelet, "sched").get("p").await?;
+    // The Node authorizer lets the kubelet read pods bound to it. Its graph is fed by an informer, so it may
+    // still refuse ("no relationship found between node") for a moment after the binding; a refusal that lasts
+    // fails the test with the last error.
+    let bound = Api::<Pod>::namespaced(kubelet, "sched");
+    eventually(
+        "the Node authorizer to let node-a read its pod",
+        Duration::from_secs(10),
+        || {
+            let bound = bound.clone();
+            async move {
+                bound.get("p").await?;
+                Ok(true)
+            }
+        },
+    )
+    .await?;
     Ok(())
 }
 

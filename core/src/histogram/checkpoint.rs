@@ -40,8 +40,11 @@ fn layout_of(options: &HistogramOptions) -> (f64, f64, u16) {
 }
 
 impl DecayingHistogram {
-    /// The compact stored form. Weights lose precision to 1/10 000 of the largest bucket, which moves no
-    /// percentile by more than a bucket's width.
+    /// The compact stored form. Weights lose precision to 1/10 000 of the largest bucket (as upstream's do): the
+    /// cumulative weight below any bucket moves by at most (occupied buckets / 10 000) of the largest bucket's
+    /// share, so a restored percentile p lies between the original's at p - e and p + e, e at most 1.8 % for the
+    /// CPU layout and far less for histograms fed with many samples. Across a gap between sparse samples that can
+    /// be more than a bucket.
     pub fn to_checkpoint(&self) -> HistogramCheckpoint {
         let max = self.buckets().map(|(_, w)| w).fold(0.0, f64::max);
         let mut first = 0usize;

@@ -244,8 +244,13 @@ proptest! {
         }
     }
 
+    // Rounding each bucket to 1/10 000 of the largest moves the cumulative weight below any bucket by at most
+    // half a unit per occupied bucket, both in the sum up to that bucket and in the total: a restored percentile
+    // p lies between the original's percentiles at p - e and p + e, e = occupied / units. It does not stay within a
+    // bucket of the original's p: when p falls at the edge of a gap between sparse samples, a shift of e carries it
+    // across the gap (a CI run found such a case).
     #[test]
-    fn restored_checkpoints_stay_within_one_bucket(
+    fn restored_percentiles_move_by_at_most_the_rounding_in_cumulative_weight(
         samples in prop::collection::vec((0.0f64..50.0, 0.0f64..10.0), 1..300),
         p in 0.05f64..1.0,
     ) {
@@ -255,8 +260,17 @@ proptest! {
             h.add_sample(*v, 1.0, t(*d));
         }
         let r = DecayingHistogram::from_checkpoint(o, DAY, &h.to_checkpoint()).unwrap();
-        let (a, b) = (h.percentile(p, PercentileMode::BucketEnd), r.percentile(p, PercentileMode::BucketEnd));
-        let (ba, bb) = (o.find_bucket(a * 0.999_999), o.find_bucket(b * 0.999_999));
-        prop_assert!(ba.abs_diff(bb) <= 1, "p{}: {} vs {}", p, a, b);
+        let max = h.buckets().map(|(_, w)| w).fold(0.0, f64::max);
+        let occupied = h.buckets().filter(|(_, w)| *w > 0.0).count() as f64;
+        let units = h.total_weight() / max * 10_000.0;
+        let e = occupied / units + 1e-9;
+        let bucket = |x: f64| o.find_bucket(x * 0.999_999);
+        let restored = bucket(r.percentile(p, PercentileMode::BucketEnd));
+        let low = bucket(h.percentile((p - e).max(0.0), PercentileMode::BucketEnd));
+        let high = bucket(h.percentile((p + e).min(1.0), PercentileMode::BucketEnd));
+        prop_assert!(
+            low <= restored && restored <= high,
+            "p{} (e {}): restored bucket {} outside [{}, {}]", p, e, restored, low, high
+        );
     }
 }

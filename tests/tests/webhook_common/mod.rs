@@ -9,10 +9,6 @@ use anyhow::{Context, Result, ensure};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::core::v1::Pod;
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose,
-};
 use tailor_k8s::admin::Readiness;
 use tailor_k8s::shutdown::CancellationToken;
 
@@ -20,25 +16,12 @@ pub const WEBHOOK_NAME: &str = "tailor-updater-e2e";
 
 /// A CA and a serving certificate for 127.0.0.1 signed by it, as PEM: (ca, cert, key).
 pub fn serving_cert() -> Result<(String, String, String)> {
-    let dn = |cn: &str| {
-        let mut d = DistinguishedName::new();
-        d.push(DnType::CommonName, cn);
-        d
-    };
-    let ca_key = KeyPair::generate()?;
-    let mut ca = CertificateParams::default();
-    ca.distinguished_name = dn("tailor-webhook-e2e-ca");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key)?;
-    let issuer = Issuer::new(ca, ca_key);
-    let key = KeyPair::generate()?;
-    let mut leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])?;
-    leaf.distinguished_name = dn("tailor-updater-webhook");
-    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let cert = leaf.signed_by(&key, &issuer)?;
-    Ok((ca_cert.pem(), cert.pem(), key.serialize_pem()))
+    let pem = tailor_tests::ServingPem::generate(
+        "tailor-webhook-e2e-ca",
+        "tailor-updater-webhook",
+        &["127.0.0.1"],
+    )?;
+    Ok((pem.ca, pem.cert, pem.key))
 }
 
 /// The configuration `deploy/updater/webhook` installs (read from that file, so its selectors and policies are

@@ -10,6 +10,7 @@ use tailor_core::estimate::MEMORY_LIMITS_ANNOTATION;
 use tailor_core::model::{AggregateCheckpoint, ContainerKey, WorkloadKey, WorkloadKind};
 use tailor_core::quantity::Bytes;
 use tailor_core::time::Timestamp;
+use tailor_k8s::crd::throttled::parse_throttled_message;
 use tailor_k8s::crd::vpa::{
     RecommendedContainerResources, ResourceList, VerticalPodAutoscaler, condition,
 };
@@ -216,6 +217,16 @@ fn vpa_rows(
     }
 
     let low_confidence = is_true(vpa, condition::LOW_CONFIDENCE);
+    let throttled = if is_true(vpa, condition::CPU_THROTTLED) {
+        vpa.status
+            .as_ref()
+            .and_then(|s| s.condition(condition::CPU_THROTTLED))
+            .and_then(|c| c.message.as_deref())
+            .map(parse_throttled_message)
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     containers
         .into_iter()
         .map(|container| {
@@ -296,6 +307,9 @@ fn vpa_rows(
             }
             if cpu.limit_below_target {
                 flags.push(Flag::CpuLimitBelowTarget);
+            }
+            if let Some(t) = throttled.iter().find(|t| t.container == container) {
+                flags.push(Flag::CpuThrottled { percent: t.percent });
             }
             if memory.limit_below_target {
                 flags.push(if memory.recommended_limit.is_some() {

@@ -111,6 +111,12 @@ pub enum Flag {
     },
     /// Some replica's CPU limit is below the target: it is likely throttled.
     CpuLimitBelowTarget,
+    /// Measured: the recommender's `CPUThrottled` condition names this container, throttled in `percent` of
+    /// its recent CFS periods.
+    CpuThrottled {
+        /// Throttled share of recent CFS periods, 0–100.
+        percent: u8,
+    },
     /// Some replica's memory limit is below the target: it is at risk of OOM kills. Only for containers
     /// without a recommended limit.
     MemoryLimitBelowTarget,
@@ -153,6 +159,7 @@ impl Flag {
             Self::Restarts { count } => format!("restarts({count})"),
             Self::UnderProvisioned { resource } => format!("under-provisioned:{resource}"),
             Self::CpuLimitBelowTarget => "cpu-limit-below-target".into(),
+            Self::CpuThrottled { percent } => format!("cpu-throttled({percent}%)"),
             Self::MemoryLimitBelowTarget => "memory-limit-below-target".into(),
             Self::MemoryLimitBelowRecommendedLimit => "memory-limit-below-recommended-limit".into(),
             Self::LowConfidence => "low-confidence".into(),

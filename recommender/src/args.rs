@@ -149,7 +149,8 @@ pub struct Args {
     /// Count heavy CPU throttling as demand above the limit.
     #[arg(long, env = "TAILOR_THROTTLING_SIGNAL", default_value_t = true, action = ArgAction::Set)]
     pub throttling_signal: bool,
-    /// Share of CFS periods throttled from which an interval counts as starved.
+    /// Share of CFS periods throttled from which an interval counts as starved, and from which a container's
+    /// recent share sets the VPA's CPUThrottled condition.
     #[arg(long, env = "TAILOR_THROTTLING_THRESHOLD", default_value_t = 0.1)]
     pub throttling_threshold: f64,
     /// Interpolate inside histogram buckets instead of upstream's bucket-end rule.
@@ -291,6 +292,7 @@ impl Args {
                 ..EstimatorConfig::tailor()
             },
             low_confidence_below: self.low_confidence_days,
+            throttled_at: self.throttling_threshold.clamp(0.0, 1.0),
         }
     }
 }

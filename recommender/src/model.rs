@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use tailor_core::model::{
     AggregateConfig, AggregateState, ContainerKey, ContainerState, MemorySample, ModelError,
-    OpenWindow, WorkloadKey, throttling_demand,
+    OpenWindow, ThrottleTally, WorkloadKey, throttling_demand,
 };
 use tailor_core::quantity::{Bytes, MilliCpu};
 use tailor_core::report::{CPU_HISTOGRAM_BUCKETS, ContainerReport, cpu_bucket_start_millicores};
@@ -57,6 +57,9 @@ impl ModelOptions {
     }
 }
 
+/// How fast the throttled share forgets: an hour, so that the condition tracks a limit change within hours.
+const THROTTLE_HALF_LIFE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// One workload container's history.
 #[derive(Debug, Clone)]
 pub struct Tracked {
@@ -64,6 +67,9 @@ pub struct Tracked {
     pub steady: AggregateState,
     /// Start-up history, kept apart when `startup_split` is on.
     pub startup: AggregateState,
+    /// Throttled share of recent steady-state CFS periods (start-up throttling is what boosts are for). Not
+    /// checkpointed: it describes the last hours, which a restarted recommender relearns within minutes.
+    pub throttle: ThrottleTally,
     pods: HashMap<String, PodContainer>,
     startup_pods: HashMap<String, PodContainer>,
     /// One-minute sample equivalents not yet counted towards confidence.
@@ -85,6 +91,7 @@ impl Tracked {
         Self {
             steady: AggregateState::new(cfg, now),
             startup: AggregateState::new(cfg, now),
+            throttle: ThrottleTally::new(THROTTLE_HALF_LIFE),
             pods: HashMap::new(),
             startup_pods: HashMap::new(),
             minutes_carry: 0.0,
@@ -229,6 +236,9 @@ impl Model {
         }
         if !startup {
             tracked.minutes_carry += minutes;
+            let t = &r.cpu.throttling;
+            let end = Timestamp::from_unix_millis(r.interval_end_ms);
+            tracked.throttle.add(t.nr_periods, t.nr_throttled, end);
         }
         // Sixths of a minute do not sum to exactly one in floating point; a small epsilon keeps the count exact.
         let whole = (tracked.minutes_carry + 1e-9).floor();

@@ -12,6 +12,7 @@ use tailor_core::estimate::{
 use tailor_core::model::{ContainerKey, WorkloadKey, WorkloadKind};
 use tailor_core::quantity::Bytes;
 use tailor_core::time::Timestamp;
+use tailor_k8s::crd::throttled::{ThrottledContainer, throttled_message, whole_percent};
 use tailor_k8s::crd::vpa::{
     ContainerResourcePolicy, ContainerScalingMode, ControlledValues, RecommendedContainerResources,
     RecommendedPodResources, UpdateMode, VerticalPodAutoscaler, VerticalPodAutoscalerCondition,
@@ -29,6 +30,8 @@ pub struct RecommendConfig {
     pub estimator: EstimatorConfig,
     /// Below this much confidence (days of history at one sample a minute) LowConfidence is True.
     pub low_confidence_below: f64,
+    /// From this throttled share of a container's recent CFS periods on, CPUThrottled is True.
+    pub throttled_at: f64,
 }
 
 impl Default for RecommendConfig {
@@ -36,6 +39,7 @@ impl Default for RecommendConfig {
         Self {
             estimator: EstimatorConfig::tailor(),
             low_confidence_below: 1.0,
+            throttled_at: 0.1,
         }
     }
 }
@@ -222,12 +226,21 @@ pub fn compute(
 
     let mut outcomes = Vec::new();
     let mut recs = Vec::new();
+    let mut throttled = Vec::new();
     let mut memory_limits = BTreeMap::new();
     for name in &with_history {
         let key = ContainerKey::new(workload.clone(), (*name).clone());
         let Some(tracked) = model.get(&key) else {
             continue;
         };
+        if let Some(share) = tracked.throttle.share(now)
+            && share >= cfg.throttled_at
+        {
+            throttled.push(ThrottledContainer {
+                container: (*name).clone(),
+                percent: whole_percent(share),
+            });
+        }
         let raw = recommend(&tracked.steady, &cfg.estimator, with_history.len(), now);
         let policy_src = vpa.container_policy(name);
         let policy = container_policy(policy_src);
@@ -304,6 +317,13 @@ pub fn compute(
             !low.is_empty(),
             "History",
             message,
+        );
+        // Whole percents only: the status is rewritten when it changes, and a share moves a little every pass.
+        conditions.set(
+            condition::CPU_THROTTLED,
+            !throttled.is_empty(),
+            "CfsThrottling",
+            throttled_message(whole_percent(cfg.throttled_at), &throttled),
         );
     }
     let no_pods = live.is_empty();

@@ -6,6 +6,10 @@
 //! running (same container ID, restartCount 0). Every component acts as its own ServiceAccount with only the
 //! shipped RBAC; they run in this process through the entry points their binaries call (`tailor-demo`'s
 //! [`Stack`], the same orchestration `make demo` uses with real processes).
+//!
+//! Alongside runs a starved workload (300m wanted under a 100m limit, VPA `Off` so nothing lifts the limit): the
+//! simulated kubelet throttles it, the node-agent reports the CFS counters, and the recommender names it in the
+//! VPA's `CPUThrottled` condition, in the form `tailor report` reads back.
 
 mod sim_common;
 mod stack_common;
@@ -23,9 +27,11 @@ use tailor_demo::components::Launch;
 use tailor_demo::observe::Amount;
 use tailor_demo::stack::{Stack, StackOptions};
 use tailor_demo::workloads::{WORKLOAD_NAMESPACE, Workload};
-use tailor_k8s::crd::vpa::VerticalPodAutoscaler;
+use tailor_k8s::crd::throttled::parse_throttled_message;
+use tailor_k8s::crd::vpa::{VerticalPodAutoscaler, condition};
 
 const APP: &str = "pipeline";
+const STARVED: &str = "starved";
 
 fn workload() -> Workload {
     Workload {
@@ -36,6 +42,19 @@ fn workload() -> Workload {
                           "limits": {"cpu": "2", "memory": "512Mi"}}),
         model: json!({"kind": "constant", "cpu": "120m", "memory": "80Mi"}),
         mode: "InPlace",
+        startup_boost: None,
+    }
+}
+
+fn starved() -> Workload {
+    Workload {
+        name: STARVED,
+        story: "throttled under its CPU limit",
+        replicas: 1,
+        resources: json!({"requests": {"cpu": "50m", "memory": "64Mi"},
+                          "limits": {"cpu": "100m", "memory": "256Mi"}}),
+        model: json!({"kind": "constant", "cpu": "300m", "memory": "40Mi"}),
+        mode: "Off",
         startup_boost: None,
     }
 }
@@ -93,7 +112,7 @@ async fn cgroup_usage_flows_through_agent_recommender_and_updater_into_an_in_pla
 
 async fn run(stack: &mut Stack, started: Instant) -> Result<()> {
     let client = stack.admin_client();
-    stack.deploy(&[workload()]).await?;
+    stack.deploy(&[workload(), starved()]).await?;
     let pods: Api<Pod> = Api::namespaced(client.clone(), WORKLOAD_NAMESPACE);
     let vpas: Api<VerticalPodAutoscaler> = Api::namespaced(client.clone(), WORKLOAD_NAMESPACE);
     let lp = ListParams::default().labels(&format!("app={APP}"));
@@ -221,6 +240,44 @@ async fn run(stack: &mut Stack, started: Instant) -> Result<()> {
         })
         .count();
     ensure!(resize_events >= 1, "no ResizedByTailor event on {name}");
+
+    // Measured throttling: the starved workload's container is named with nearly all its periods throttled; the
+    // over-provisioned one, far under its limit, is not.
+    let throttled = eventually(
+        "CPUThrottled on the starved workload's VPA",
+        Duration::from_secs(60),
+        || {
+            let vpas = vpas.clone();
+            async move {
+                let vpa = vpas.get(STARVED).await?;
+                let c = vpa
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.condition(condition::CPU_THROTTLED))
+                    .filter(|c| c.status == "True")
+                    .and_then(|c| c.message.clone());
+                Ok(c.map(|m| parse_throttled_message(&m)))
+            }
+        },
+    )
+    .await?;
+    eprintln!(
+        "CPUThrottled after {:.1}s: {throttled:?}",
+        started.elapsed().as_secs_f64()
+    );
+    ensure!(
+        throttled.len() == 1
+            && throttled[0].container == tailor_demo::workloads::CONTAINER
+            && throttled[0].percent >= 50,
+        "starved container throttled: {throttled:?}"
+    );
+    let calm = vpas.get(APP).await?;
+    let calm = calm
+        .status
+        .as_ref()
+        .and_then(|s| s.condition(condition::CPU_THROTTLED))
+        .context("CPUThrottled on the over-provisioned VPA")?;
+    ensure!(calm.status == "False", "{calm:?}");
     stack.check()?;
     Ok(())
 }

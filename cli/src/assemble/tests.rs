@@ -114,7 +114,9 @@ fn snapshot() -> Snapshot {
                 "web",
                 json!({"resourcePolicy": {"containerPolicies": [{"containerName": "side", "mode": "Off"}]}}),
                 json!({"recommendation": {"containerRecommendations": [recommendation("120m", "300Mi")]},
-                       "conditions": [{"type": "LowConfidence", "status": "True"}]}),
+                       "conditions": [{"type": "LowConfidence", "status": "True"},
+                                      {"type": "CPUThrottled", "status": "True", "message":
+                                       "throttled in 10% or more of CFS periods over recent hours: app 23%"}]}),
             ),
             vpa("ghost", "gone", json!({}), json!({})),
             vpa(
@@ -205,6 +207,7 @@ fn web_app_row_has_current_recommendation_savings_and_risks() {
             },
             Flag::Restarts { count: 3 },
             Flag::UnderProvisioned { resource: "memory" },
+            Flag::CpuThrottled { percent: 23 },
             Flag::MemoryLimitBelowTarget,
         ]
     );
@@ -386,7 +389,7 @@ fn csv_has_a_header_and_one_line_per_row_with_base_units() {
     assert_eq!(cells[col("memory_request_min_bytes")], "134217728");
     assert_eq!(cells[col("memory_savings_bytes")], "41943040");
     assert_eq!(cells[col("cpu_change_percent")], "-76");
-    assert!(app.ends_with("\"low-confidence; oom-killed(1 pod, 10m ago); oom-floor(356Mi for 60m); restarts(3); under-provisioned:memory; memory-limit-below-target\""));
+    assert!(app.ends_with("\"low-confidence; oom-killed(1 pod, 10m ago); oom-floor(356Mi for 60m); restarts(3); under-provisioned:memory; cpu-throttled(23%); memory-limit-below-target\""));
 }
 
 proptest::proptest! {

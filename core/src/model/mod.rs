@@ -12,7 +12,7 @@ pub use aggregate::{AggregateCheckpoint, AggregateState, OomFloor};
 pub use config::AggregateConfig;
 pub use container::{ContainerState, OpenWindow, SampleOutcome};
 pub use keys::{ContainerKey, WorkloadKey, WorkloadKind};
-pub use throttling::throttling_demand;
+pub use throttling::{MIN_THROTTLE_PERIODS, ThrottleTally, throttling_demand};
 
 use crate::quantity::{Bytes, MilliCpu};
 use crate::time::Timestamp;

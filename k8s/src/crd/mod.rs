@@ -2,6 +2,7 @@
 
 pub mod checkpoint;
 pub mod schema;
+pub mod throttled;
 pub mod vpa;
 
 use kube::CustomResourceExt;

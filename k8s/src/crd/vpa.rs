@@ -409,6 +409,9 @@ pub mod condition {
     pub const CONFIG_DEPRECATED: &str = "ConfigDeprecated";
     /// The configuration is unsupported; no recommendation will be provided.
     pub const CONFIG_UNSUPPORTED: &str = "ConfigUnsupported";
+    /// Tailor's own: some container spent a large share of its recent CFS periods throttled (message form in
+    /// [`crate::crd::throttled`]). Upstream readers ignore condition types they do not know.
+    pub const CPU_THROTTLED: &str = "CPUThrottled";
 }
 
 /// The state of a VerticalPodAutoscaler at a point in time.

@@ -4,7 +4,8 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use tailor_core::quantity::{Bytes, MilliCpu};
 use tailor_core::report::{
-    ContainerRef, ContainerReport, CpuSummary, MemorySummary, cpu_bucket_for_millicores,
+    ContainerRef, ContainerReport, CpuSummary, MemorySummary, ThrottlingDelta,
+    cpu_bucket_for_millicores,
 };
 use tailor_k8s::crd::vpa::{PodResourcePolicy, VerticalPodAutoscalerSpec};
 
@@ -38,6 +39,17 @@ fn vpa(kind: &str, name: &str, policies: Vec<ContainerResourcePolicy>) -> Vertic
 }
 
 fn fed_model(minutes: i64, millicores: u64, memory: u64) -> Model {
+    throttled_model(minutes, millicores, memory, ThrottlingDelta::default())
+}
+
+/// `fed_model`, each minute reporting `throttling` (upstream options: the throttling signal is off, which
+/// leaves the CPUThrottled condition on).
+fn throttled_model(
+    minutes: i64,
+    millicores: u64,
+    memory: u64,
+    throttling: ThrottlingDelta,
+) -> Model {
     let mut model = Model::new(ModelOptions::upstream());
     let key = ContainerKey::new(
         WorkloadKey::new("shop", WorkloadKind::StatefulSet, "db"),
@@ -60,6 +72,7 @@ fn fed_model(minutes: i64, millicores: u64, memory: u64) -> Model {
             started_ms: None,
             cpu: CpuSummary {
                 histogram: BTreeMap::from([(cpu_bucket_for_millicores(millicores), 6)]),
+                throttling,
                 ..CpuSummary::default()
             },
             memory: MemorySummary {
@@ -118,6 +131,64 @@ fn recommends_with_history_and_reports_conditions() {
     );
     assert_eq!(cond(&out.status, condition::NO_PODS_MATCHED), "False");
     assert_eq!(out.status.observed_generation, Some(4));
+}
+
+#[test]
+fn cpu_throttled_names_containers_above_the_threshold_until_their_share_fades() {
+    use tailor_k8s::crd::throttled::parse_throttled_message;
+    let v = vpa("StatefulSet", "db", vec![]);
+    let cfg = RecommendConfig::default();
+    // 600 periods a minute (100 ms), a quarter of them throttled, for two hours ending an hour before `now`.
+    let heavy = ThrottlingDelta {
+        nr_periods: 600,
+        nr_throttled: 150,
+        throttled_usec: 0,
+    };
+    let model = throttled_model(120, 250, 200 << 20, heavy);
+    let out = compute(&v, &model, &pods(), None, &cfg, now());
+    let c = out
+        .status
+        .condition(condition::CPU_THROTTLED)
+        .expect("condition");
+    assert_eq!(c.status, "True");
+    let named = parse_throttled_message(c.message.as_deref().unwrap_or_default());
+    assert_eq!(named.len(), 1);
+    assert_eq!((named[0].container.as_str(), named[0].percent), ("app", 25));
+
+    let light = ThrottlingDelta {
+        nr_throttled: 30,
+        ..heavy
+    };
+    let out = compute(
+        &v,
+        &throttled_model(120, 250, 200 << 20, light),
+        &pods(),
+        None,
+        &cfg,
+        now(),
+    );
+    assert_eq!(
+        cond(&out.status, condition::CPU_THROTTLED),
+        "False",
+        "5 % < 10 %"
+    );
+    let out = compute(
+        &v,
+        &fed_model(120, 250, 200 << 20),
+        &pods(),
+        None,
+        &cfg,
+        now(),
+    );
+    assert_eq!(
+        cond(&out.status, condition::CPU_THROTTLED),
+        "False",
+        "no limit, no periods"
+    );
+    // Twelve hours without reports: the tally has faded below what a share can be read from.
+    let later = now().saturating_add(std::time::Duration::from_secs(12 * 3600));
+    let out = compute(&v, &model, &pods(), None, &cfg, later);
+    assert_eq!(cond(&out.status, condition::CPU_THROTTLED), "False");
 }
 
 #[test]

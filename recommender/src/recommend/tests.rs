@@ -159,32 +159,17 @@ fn cpu_throttled_names_containers_above_the_threshold_until_their_share_fades() 
         nr_throttled: 30,
         ..heavy
     };
-    let out = compute(
-        &v,
-        &throttled_model(120, 250, 200 << 20, light),
-        &pods(),
-        None,
-        &cfg,
-        now(),
-    );
-    assert_eq!(
-        cond(&out.status, condition::CPU_THROTTLED),
-        "False",
-        "5 % < 10 %"
-    );
-    let out = compute(
-        &v,
-        &fed_model(120, 250, 200 << 20),
-        &pods(),
-        None,
-        &cfg,
-        now(),
-    );
-    assert_eq!(
-        cond(&out.status, condition::CPU_THROTTLED),
-        "False",
-        "no limit, no periods"
-    );
+    for (model, why) in [
+        (throttled_model(120, 250, 200 << 20, light), "5 % < 10 %"),
+        (fed_model(120, 250, 200 << 20), "no limit, no periods"),
+    ] {
+        let out = compute(&v, &model, &pods(), None, &cfg, now());
+        assert_eq!(
+            cond(&out.status, condition::CPU_THROTTLED),
+            "False",
+            "{why}"
+        );
+    }
     // Twelve hours without reports: the tally has faded below what a share can be read from.
     let later = now().saturating_add(std::time::Duration::from_secs(12 * 3600));
     let out = compute(&v, &model, &pods(), None, &cfg, later);

@@ -13,4 +13,8 @@ pub mod table;
 pub mod tls;
 pub mod workloads;
 
+// Here because this is the one crate that links all three components' metrics.
+#[cfg(test)]
+mod dashboard_tests;
+
 pub use error::DemoError;

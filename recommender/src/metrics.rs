@@ -122,6 +122,8 @@ pub struct Metrics {
     pub ooms_recovered: Counter,
     /// Aggregates (workload containers) tracked.
     pub aggregates: Gauge,
+    /// Containers of served VPAs that CPUThrottled names (at or above the throttling threshold).
+    pub throttled_containers: Gauge,
     /// Checkpoint writes, by result.
     pub checkpoint_writes: Family<WriteLabels, Counter>,
     /// VPA status writes, by result.
@@ -156,6 +158,7 @@ impl Metrics {
             oom_events: Counter::default(),
             ooms_recovered: Counter::default(),
             aggregates: Gauge::default(),
+            throttled_containers: Gauge::default(),
             checkpoint_writes: Family::default(),
             status_writes: Family::default(),
             time_to_first_recommendation: Histogram::new([
@@ -225,6 +228,11 @@ impl Metrics {
             "aggregates",
             "Workload containers tracked",
             m.aggregates.clone(),
+        );
+        r.register(
+            "cpu_throttled_containers",
+            "Containers of served VPAs throttled in at least the threshold share of their recent CFS periods",
+            m.throttled_containers.clone(),
         );
         r.register(
             "checkpoint_writes",

@@ -125,6 +125,8 @@ pub struct Outcome {
     pub containers: Vec<ContainerOutcome>,
     /// Recommended memory limits (only under `MemoryLimitPolicy::FromPeaks`), for the VPA annotation.
     pub memory_limits: BTreeMap<String, Bytes>,
+    /// Containers at or above the throttling threshold, as the CPUThrottled condition names them.
+    pub throttled: Vec<ThrottledContainer>,
 }
 
 fn time(now: Timestamp) -> Time {
@@ -200,6 +202,7 @@ pub fn compute(
                 status,
                 containers: vec![],
                 memory_limits: BTreeMap::new(),
+                throttled: Vec::new(),
             };
         }
     };
@@ -345,6 +348,7 @@ pub fn compute(
         status,
         containers: outcomes,
         memory_limits,
+        throttled,
     }
 }
 

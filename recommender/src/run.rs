@@ -383,12 +383,14 @@ async fn pass(ctx: &Ctx) {
     let largest = ctx.stores.largest_node();
     let mut updates = Vec::new();
     let mut limit_updates = Vec::new();
+    let mut throttled = 0usize;
     {
         let model = ctx.shared.model();
         let pods = ctx.shared.pods();
         for vpa in &served {
             let outcome = recommend::compute(vpa, &model, &pods, largest, &ctx.recommend, now);
             export_gauges(ctx, vpa, &outcome);
+            throttled += outcome.throttled.len();
             time_first_recommendation(ctx, vpa, &outcome, now);
             let want = (!outcome.memory_limits.is_empty())
                 .then(|| encode_memory_limits(&outcome.memory_limits));
@@ -415,6 +417,9 @@ async fn pass(ctx: &Ctx) {
         ctx.metrics
             .aggregates
             .set(i64::try_from(model.len()).unwrap_or(i64::MAX));
+        ctx.metrics
+            .throttled_containers
+            .set(i64::try_from(throttled).unwrap_or(i64::MAX));
     }
     let leader = ctx.leadership.is_leader();
     ctx.metrics.leader.set(i64::from(leader));

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::core::v1::{ContainerStatus, Event, Pod};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::api::{Api, ListParams};
-use tailor_k8s::crd::vpa::{ResourceList, VerticalPodAutoscaler};
+use tailor_k8s::crd::throttled::parse_throttled_message;
+use tailor_k8s::crd::vpa::{ResourceList, VerticalPodAutoscaler, condition};
 
 use crate::DemoError;
 use crate::workloads::{CONTAINER, WORKLOAD_NAMESPACE, Workload};
@@ -80,6 +81,9 @@ pub struct VpaRow {
     pub target: Option<Amount>,
     pub lower: Option<Amount>,
     pub upper: Option<Amount>,
+    /// Throttled share of recent CFS periods, when the recommender's `CPUThrottled` condition names the
+    /// container.
+    pub throttled_percent: Option<u8>,
 }
 
 /// An Event about a pod or VPA.
@@ -235,11 +239,24 @@ fn vpa_row(v: &VerticalPodAutoscaler) -> VpaRow {
                 .find(|c| c.container_name == CONTAINER)
         });
     let amount = |l: Option<&ResourceList>| l.map(|l| Amount::of(Some(l)));
+    let throttled_percent = v
+        .status
+        .as_ref()
+        .and_then(|s| s.condition(condition::CPU_THROTTLED))
+        .filter(|c| c.status == "True")
+        .and_then(|c| c.message.as_deref())
+        .and_then(|m| {
+            parse_throttled_message(m)
+                .into_iter()
+                .find(|t| t.container == CONTAINER)
+        })
+        .map(|t| t.percent);
     VpaRow {
         mode: format!("{:?}", v.update_mode()),
         target: rec.map(|r| Amount::of(Some(&r.target))),
         lower: rec.and_then(|r| amount(r.lower_bound.as_ref())),
         upper: rec.and_then(|r| amount(r.upper_bound.as_ref())),
+        throttled_percent,
     }
 }
 

@@ -24,6 +24,8 @@ pub struct Summary {
     pub restarts_other: usize,
     /// Per OOM kill answered: (pod, time from the kill to the resize event on that pod).
     pub oom_reactions: Vec<(String, Duration)>,
+    /// Workloads whose VPA's `CPUThrottled` condition names their container at the end, with the share.
+    pub throttled: Vec<(String, u8)>,
 }
 
 fn count(events: &[EventRow], reason: &str) -> usize {
@@ -42,6 +44,9 @@ impl Summary {
                     .as_ref(),
             );
             let applied = sum_requests(&last, w.name);
+            if let Some(p) = last.vpas.get(w.name).and_then(|v| v.throttled_percent) {
+                s.throttled.push((w.name.to_owned(), p));
+            }
             if w.mode == "Off" {
                 let target = last.vpas.get(w.name).and_then(|v| v.target);
                 s.report_only.push((w.name.to_owned(), applied, target));
@@ -130,6 +135,20 @@ impl Summary {
                 }
             );
         }
+        let throttled: Vec<String> = self
+            .throttled
+            .iter()
+            .map(|(name, p)| format!("{name} {p}%"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "CPU-throttled:    {} (share of recent CFS periods, from the VPAs' CPUThrottled condition)",
+            if throttled.is_empty() {
+                "none".to_owned()
+            } else {
+                throttled.join(", ")
+            }
+        );
         for (name, requests, target) in &self.report_only {
             let _ = writeln!(
                 out,
@@ -200,6 +219,17 @@ mod tests {
             s.oom_reactions,
             vec![("worker-1".to_owned(), Duration::from_secs(2))]
         );
-        assert!(s.render().contains("saved 100m, 50%"));
+        let text = s.render();
+        assert!(text.contains("saved 100m, 50%"), "{text}");
+        assert!(text.contains("CPU-throttled:    none"), "{text}");
+        obs.last.as_mut().expect("snapshot").vpas.insert(
+            "worker".into(),
+            crate::observe::VpaRow {
+                throttled_percent: Some(97),
+                ..Default::default()
+            },
+        );
+        let text = Summary::compute(&workloads, &obs).render();
+        assert!(text.contains("CPU-throttled:    worker 97%"), "{text}");
     }
 }

@@ -28,7 +28,7 @@ pub struct Workload {
 
 /// The default demo: an over-provisioned web tier with a daily cycle (compressed to two minutes), a JVM-like
 /// service with a start-up CPU burst (boosted at start), a worker that leaks memory until it is OOM-killed,
-/// and a batch service left in `Off` mode (recommendation only, nothing applied).
+/// and a batch service left in `Off` mode (recommendation only, nothing applied) that its CPU limit throttles.
 pub fn default_workloads() -> Vec<Workload> {
     vec![
         Workload {
@@ -65,10 +65,10 @@ pub fn default_workloads() -> Vec<Workload> {
         },
         Workload {
             name: "batch",
-            story: "mode Off: report only",
+            story: "mode Off: report only; squeezed under its CPU limit",
             replicas: 1,
-            resources: resources(("750m", "384Mi"), ("750m", "384Mi")),
-            model: json!({"kind": "spiky", "cpu": "60m", "cpu_spike": "300m", "memory": "70Mi",
+            resources: resources(("250m", "384Mi"), ("250m", "384Mi")),
+            model: json!({"kind": "spiky", "cpu": "300m", "cpu_spike": "600m", "memory": "70Mi",
                           "interval_seconds": 10, "spike_seconds": 2, "chance_percent": 40}),
             mode: "Off",
             startup_boost: None,

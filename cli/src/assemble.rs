@@ -10,7 +10,6 @@ use tailor_core::estimate::MEMORY_LIMITS_ANNOTATION;
 use tailor_core::model::{AggregateCheckpoint, ContainerKey, WorkloadKey, WorkloadKind};
 use tailor_core::quantity::Bytes;
 use tailor_core::time::Timestamp;
-use tailor_k8s::crd::throttled::parse_throttled_message;
 use tailor_k8s::crd::vpa::{
     RecommendedContainerResources, ResourceList, VerticalPodAutoscaler, condition,
 };
@@ -217,16 +216,7 @@ fn vpa_rows(
     }
 
     let low_confidence = is_true(vpa, condition::LOW_CONFIDENCE);
-    let throttled = if is_true(vpa, condition::CPU_THROTTLED) {
-        vpa.status
-            .as_ref()
-            .and_then(|s| s.condition(condition::CPU_THROTTLED))
-            .and_then(|c| c.message.as_deref())
-            .map(parse_throttled_message)
-            .unwrap_or_default()
-    } else {
-        Vec::new()
-    };
+    let throttled = vpa.throttled_containers();
     containers
         .into_iter()
         .map(|container| {

@@ -7,8 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::core::v1::{ContainerStatus, Event, Pod};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::api::{Api, ListParams};
-use tailor_k8s::crd::throttled::parse_throttled_message;
-use tailor_k8s::crd::vpa::{ResourceList, VerticalPodAutoscaler, condition};
+use tailor_k8s::crd::vpa::{ResourceList, VerticalPodAutoscaler};
 
 use crate::DemoError;
 use crate::workloads::{CONTAINER, WORKLOAD_NAMESPACE, Workload};
@@ -240,16 +239,9 @@ fn vpa_row(v: &VerticalPodAutoscaler) -> VpaRow {
         });
     let amount = |l: Option<&ResourceList>| l.map(|l| Amount::of(Some(l)));
     let throttled_percent = v
-        .status
-        .as_ref()
-        .and_then(|s| s.condition(condition::CPU_THROTTLED))
-        .filter(|c| c.status == "True")
-        .and_then(|c| c.message.as_deref())
-        .and_then(|m| {
-            parse_throttled_message(m)
-                .into_iter()
-                .find(|t| t.container == CONTAINER)
-        })
+        .throttled_containers()
+        .into_iter()
+        .find(|t| t.container == CONTAINER)
         .map(|t| t.percent);
     VpaRow {
         mode: format!("{:?}", v.update_mode()),

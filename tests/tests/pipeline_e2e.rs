@@ -27,7 +27,6 @@ use tailor_demo::components::Launch;
 use tailor_demo::observe::Amount;
 use tailor_demo::stack::{Stack, StackOptions};
 use tailor_demo::workloads::{WORKLOAD_NAMESPACE, Workload};
-use tailor_k8s::crd::throttled::parse_throttled_message;
 use tailor_k8s::crd::vpa::{VerticalPodAutoscaler, condition};
 
 const APP: &str = "pipeline";
@@ -249,14 +248,8 @@ async fn run(stack: &mut Stack, started: Instant) -> Result<()> {
         || {
             let vpas = vpas.clone();
             async move {
-                let vpa = vpas.get(STARVED).await?;
-                let c = vpa
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.condition(condition::CPU_THROTTLED))
-                    .filter(|c| c.status == "True")
-                    .and_then(|c| c.message.clone());
-                Ok(c.map(|m| parse_throttled_message(&m)))
+                let named = vpas.get(STARVED).await?.throttled_containers();
+                Ok((!named.is_empty()).then_some(named))
             }
         },
     )

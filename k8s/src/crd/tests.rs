@@ -124,6 +124,25 @@ fn minimal_vpa_defaults() {
 }
 
 #[test]
+fn throttled_containers_come_only_from_a_true_cpu_throttled_condition() {
+    let with = |status: &str| -> VerticalPodAutoscaler {
+        serde_json::from_value(json!({
+            "apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler",
+            "metadata": {"name": "a", "namespace": "b"},
+            "spec": {"targetRef": {"kind": "StatefulSet", "name": "db"}},
+            "status": {"conditions": [{"type": "CPUThrottled", "status": status, "message":
+                "throttled in 10% or more of CFS periods over recent hours: app 40%"}]}
+        }))
+        .expect("parses")
+    };
+    let named = with("True").throttled_containers();
+    assert_eq!(named.len(), 1);
+    assert_eq!((named[0].container.as_str(), named[0].percent), ("app", 40));
+    assert!(with("False").throttled_containers().is_empty());
+    assert!(with("Unknown").throttled_containers().is_empty());
+}
+
+#[test]
 fn recommender_selection() {
     let mut vpa: VerticalPodAutoscaler =
         serde_json::from_value(full_upstream_vpa()).expect("parses");

@@ -451,6 +451,17 @@ impl VerticalPodAutoscaler {
             .map(|value| parse_memory_limits(value))
     }
 
+    /// The containers the recommender's `CPUThrottled` condition names while it is True; empty otherwise.
+    pub fn throttled_containers(&self) -> Vec<crate::crd::throttled::ThrottledContainer> {
+        self.status
+            .as_ref()
+            .and_then(|s| s.condition(condition::CPU_THROTTLED))
+            .filter(|c| c.status == "True")
+            .and_then(|c| c.message.as_deref())
+            .map(crate::crd::throttled::parse_throttled_message)
+            .unwrap_or_default()
+    }
+
     /// Whether this recommender (`name`) serves the VPA: it is named in `spec.recommenders`, or the list is
     /// empty and `serve_unnamed` is set (the cluster's only recommender).
     pub fn is_served_by(&self, name: &str, serve_unnamed: bool) -> bool {

@@ -44,11 +44,12 @@ impl Summary {
                     .as_ref(),
             );
             let applied = sum_requests(&last, w.name);
-            if let Some(p) = last.vpas.get(w.name).and_then(|v| v.throttled_percent) {
+            let vpa = last.vpas.get(w.name);
+            if let Some(p) = vpa.and_then(|v| v.throttled_percent) {
                 s.throttled.push((w.name.to_owned(), p));
             }
             if w.mode == "Off" {
-                let target = last.vpas.get(w.name).and_then(|v| v.target);
+                let target = vpa.and_then(|v| v.target);
                 s.report_only.push((w.name.to_owned(), applied, target));
                 continue;
             }
